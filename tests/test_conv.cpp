@@ -147,6 +147,38 @@ TEST_CASE("conv2d: gradients by finite differences", "[conv][gradcheck]") {
         {test::randn({3, 2, 3, 2}, 17).set_requires_grad()});
 }
 
+TEST_CASE("conv2d: threaded batch gradients equal per-image sums", "[conv]") {
+    // Big enough that images (or channels) are shared over threads; one image at a time is not.
+    struct Big {
+        Shape x, w;
+        int64_t groups;
+    };
+    for (const Big& c :
+         {Big{{4, 8, 12, 12}, {16, 8, 3, 3}, 1}, Big{{4, 16, 16, 16}, {16, 1, 3, 3}, 16}}) {
+        INFO("groups " << c.groups);
+        Conv2dOptions opt = conv_opt(1, 1, 1, 1, c.groups);
+        Tensor x = test::randn(c.x, 50).set_requires_grad();
+        Tensor w = test::randn(c.w, 51).set_requires_grad();
+        Tensor b = test::randn({c.w[0]}, 52).set_requires_grad();
+        Tensor y = conv2d(x, w, b, opt);
+        QBH_CHECK_CLOSE(y, naive_conv(x, w, b, opt), 1e-10, 1e-10);
+        Tensor gy = test::randn(y.shape(), 53);
+        y.backward(gy);
+        Tensor dw_sum = Tensor::zeros(c.w, DType::f64),
+               db_sum = Tensor::zeros({c.w[0]}, DType::f64);
+        for (int64_t n = 0; n < c.x[0]; ++n) {
+            Tensor xn = x.detach().slice(0, n, n + 1).contiguous().set_requires_grad();
+            Tensor wn = w.detach().set_requires_grad(), bn = b.detach().set_requires_grad();
+            conv2d(xn, wn, bn, opt).backward(gy.slice(0, n, n + 1).contiguous());
+            QBH_CHECK_CLOSE(x.grad().slice(0, n, n + 1), xn.grad(), 1e-10, 1e-10);
+            dw_sum = dw_sum + wn.grad();
+            db_sum = db_sum + bn.grad();
+        }
+        QBH_CHECK_CLOSE(w.grad(), dw_sum, 1e-10, 1e-10);
+        QBH_CHECK_CLOSE(b.grad(), db_sum, 1e-10, 1e-10);
+    }
+}
+
 namespace {
 Pool2dOptions pool_opt(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
     Pool2dOptions o;

@@ -119,16 +119,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                       std::vector<Tensor> grads(n.inputs.size());
                       if (n.needs_grad(0)) grads[0] = Tensor::empty_like(xc);
                       if (n.needs_grad(1)) grads[1] = Tensor::empty_like(wc);
-                      if (n.needs_grad(0) || n.needs_grad(1)) {
-                          dispatch_float(dyc.dtype(), "conv2d backward", [&](auto tag) {
-                              using T = decltype(tag);
-                              T* dx = grads[0].defined() ? grads[0].data<T>() : nullptr;
-                              T* dw = grads[1].defined() ? grads[1].data<T>() : nullptr;
-                              cpu::conv2d_backward<T>(dx, dw, dyc.data<T>(), xc.data<T>(),
-                                                      wc.data<T>(), g);
-                          });
-                      }
-                      if (n.needs_grad(2)) grads[2] = sum(dy, {0, 2, 3});
+                      if (n.needs_grad(2)) grads[2] = Tensor::empty({g.o}, dy.dtype(), dy.device());
+                      dispatch_float(dyc.dtype(), "conv2d backward", [&](auto tag) {
+                          using T = decltype(tag);
+                          auto ptr = [&](size_t i) {
+                              return i < grads.size() && grads[i].defined() ? grads[i].data<T>()
+                                                                            : nullptr;
+                          };
+                          cpu::conv2d_backward<T>(ptr(0), ptr(1), ptr(2), dyc.data<T>(),
+                                                  xc.data<T>(), wc.data<T>(), g);
+                      });
                       return grads;
                   });
 }

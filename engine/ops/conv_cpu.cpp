@@ -78,11 +78,114 @@ void col2im(T* x, const T* cols, int64_t c, const ConvGeometry& g) {
             }
 }
 
+namespace {
+
+// Depthwise convolution (one input channel per group): direct loops over each output plane beat
+// a GEMM per channel, whose products are tiny. Output channel oc reads input channel oc / og.
+template <class T>
+void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const ConvGeometry& g) {
+    const int64_t og = g.o / g.groups, plane = g.ho * g.wo;
+#pragma omp parallel for if (g.n * g.o * plane * g.kh * g.kw >= (1 << 16))
+    for (int64_t p = 0; p < g.n * g.o; ++p) {
+        const int64_t n = p / g.o, oc = p % g.o;
+        const T* xp = x + (n * g.c + oc / og) * g.h * g.w;
+        const T* wp = w + oc * g.kh * g.kw;
+        T* yp = y + p * plane;
+        std::fill(yp, yp + plane, bias ? bias[oc] : T(0));
+        for (int64_t oh = 0; oh < g.ho; ++oh)
+            for (int64_t i = 0; i < g.kh; ++i) {
+                const int64_t ih = oh * g.sh - g.ph + i;
+                if (ih < 0 || ih >= g.h) continue;
+                const T* xrow = xp + ih * g.w;
+                T* yrow = yp + oh * g.wo;
+                for (int64_t j = 0; j < g.kw; ++j) {
+                    int64_t lo, hi;
+                    valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
+                    const T wv = wp[i * g.kw + j];
+                    for (int64_t ow = lo; ow < hi; ++ow)
+                        yrow[ow] += wv * xrow[ow * g.sw + j - g.pw];
+                }
+            }
+    }
+}
+
+template <class T>
+void depthwise_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvGeometry& g) {
+    const int64_t og = g.o / g.groups, plane = g.ho * g.wo, k = g.kh * g.kw;
+    const bool parallel = g.n * g.o * plane * k >= (1 << 16);
+    if (dx) {  // per input plane, gathering from its og output channels
+#pragma omp parallel for if (parallel)
+        for (int64_t p = 0; p < g.n * g.c; ++p) {
+            const int64_t n = p / g.c, c = p % g.c;
+            T* dxp = dx + p * g.h * g.w;
+            std::fill(dxp, dxp + g.h * g.w, T(0));
+            for (int64_t oc = c * og; oc < (c + 1) * og; ++oc)
+                for (int64_t oh = 0; oh < g.ho; ++oh)
+                    for (int64_t i = 0; i < g.kh; ++i) {
+                        const int64_t ih = oh * g.sh - g.ph + i;
+                        if (ih < 0 || ih >= g.h) continue;
+                        T* dxrow = dxp + ih * g.w;
+                        const T* dyrow = dy + (n * g.o + oc) * plane + oh * g.wo;
+                        for (int64_t j = 0; j < g.kw; ++j) {
+                            int64_t lo, hi;
+                            valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
+                            const T wv = w[oc * k + i * g.kw + j];
+                            for (int64_t ow = lo; ow < hi; ++ow)
+                                dxrow[ow * g.sw + j - g.pw] += wv * dyrow[ow];
+                        }
+                    }
+        }
+    }
+    if (dw) {  // per output channel, summing over the batch
+#pragma omp parallel for if (parallel)
+        for (int64_t oc = 0; oc < g.o; ++oc) {
+            std::vector<double> acc(k, 0.0);
+            for (int64_t n = 0; n < g.n; ++n)
+                for (int64_t oh = 0; oh < g.ho; ++oh)
+                    for (int64_t i = 0; i < g.kh; ++i) {
+                        const int64_t ih = oh * g.sh - g.ph + i;
+                        if (ih < 0 || ih >= g.h) continue;
+                        const T* xrow = x + ((n * g.c + oc / og) * g.h + ih) * g.w;
+                        const T* dyrow = dy + (n * g.o + oc) * plane + oh * g.wo;
+                        for (int64_t j = 0; j < g.kw; ++j) {
+                            int64_t lo, hi;
+                            valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
+                            T sum = 0;
+                            for (int64_t ow = lo; ow < hi; ++ow)
+                                sum += dyrow[ow] * xrow[ow * g.sw + j - g.pw];
+                            acc[i * g.kw + j] += sum;
+                        }
+                    }
+            for (int64_t t = 0; t < k; ++t) dw[oc * k + t] = static_cast<T>(acc[t]);
+        }
+    }
+}
+
+// db[o] = the sum of dy over images and positions.
+template <class T>
+void bias_grad(T* db, const T* dy, const ConvGeometry& g) {
+    const int64_t plane = g.ho * g.wo;
+#pragma omp parallel for if (g.n * g.o * plane >= (1 << 16))
+    for (int64_t oc = 0; oc < g.o; ++oc) {
+        double acc = 0.0;
+        for (int64_t n = 0; n < g.n; ++n) {
+            const T* dyp = dy + (n * g.o + oc) * plane;
+            T sum = 0;
+            for (int64_t i = 0; i < plane; ++i) sum += dyp[i];
+            acc += sum;
+        }
+        db[oc] = static_cast<T>(acc);
+    }
+}
+
+}  // namespace
+
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const ConvGeometry& g) {
     const int64_t cg = g.c / g.groups, og = g.o / g.groups;
     const int64_t rows = cg * g.kh * g.kw, plane = g.ho * g.wo;
     const bool pointwise = is_pointwise(g);
+    if (cg == 1 && !pointwise) return depthwise_forward(y, x, w, bias, g);
     const MatLayout w_layout{rows, 1}, cols_layout{plane, 1};
 #pragma omp parallel if (parallel_over_images(g))
     {
@@ -103,11 +206,14 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const ConvGeome
 }
 
 template <class T>
-void conv2d_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvGeometry& g) {
+void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
+                     const ConvGeometry& g) {
+    if (db) bias_grad(db, dy, g);
     const int64_t cg = g.c / g.groups, og = g.o / g.groups;
     const int64_t rows = cg * g.kh * g.kw, plane = g.ho * g.wo;
     const int64_t w_size = g.o * rows;
     const bool pointwise = is_pointwise(g);
+    if (cg == 1 && !pointwise) return depthwise_backward(dx, dw, dy, x, w, g);
     // Transposes are column-major reads of the row-major arrays, not copies.
     const MatLayout dy_layout{plane, 1}, w_t{1, rows}, cols_t{1, plane};
     if (dw) std::fill(dw, dw + w_size, T(0));
@@ -215,14 +321,15 @@ void max_pool2d_backward(T* dx, const T* dy, const int64_t* argmax, const PoolGe
     }
 }
 
-#define QBH_INSTANTIATE(T)                                                                       \
-    template void im2col<T>(T*, const T*, int64_t, const ConvGeometry&);                         \
-    template void col2im<T>(T*, const T*, int64_t, const ConvGeometry&);                         \
-    template void conv2d_forward<T>(T*, const T*, const T*, const T*, const ConvGeometry&);      \
-    template void conv2d_backward<T>(T*, T*, const T*, const T*, const T*, const ConvGeometry&); \
-    template void avg_pool2d_forward<T>(T*, const T*, const PoolGeometry&);                      \
-    template void avg_pool2d_backward<T>(T*, const T*, const PoolGeometry&);                     \
-    template void max_pool2d_forward<T>(T*, int64_t*, const T*, const PoolGeometry&);            \
+#define QBH_INSTANTIATE(T)                                                                  \
+    template void im2col<T>(T*, const T*, int64_t, const ConvGeometry&);                    \
+    template void col2im<T>(T*, const T*, int64_t, const ConvGeometry&);                    \
+    template void conv2d_forward<T>(T*, const T*, const T*, const T*, const ConvGeometry&); \
+    template void conv2d_backward<T>(T*, T*, T*, const T*, const T*, const T*,              \
+                                     const ConvGeometry&);                                  \
+    template void avg_pool2d_forward<T>(T*, const T*, const PoolGeometry&);                 \
+    template void avg_pool2d_backward<T>(T*, const T*, const PoolGeometry&);                \
+    template void max_pool2d_forward<T>(T*, int64_t*, const T*, const PoolGeometry&);       \
     template void max_pool2d_backward<T>(T*, const T*, const int64_t*, const PoolGeometry&);
 QBH_INSTANTIATE(float)
 QBH_INSTANTIATE(double)

@@ -27,9 +27,10 @@ void col2im(T* x, const T* cols, int64_t c, const ConvGeometry& g);
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const ConvGeometry& g);
 
-// dx (may be null: not wanted) and dw (may be null) from dy; both are overwritten.
+// dx, dw and db from dy; each may be null (not wanted) and is overwritten otherwise.
 template <class T>
-void conv2d_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvGeometry& g);
+void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
+                     const ConvGeometry& g);
 
 // Sizes of one pooling: `planes` = n * c independent [h, w] images, output [ho, wo] each.
 struct PoolGeometry {
