@@ -1,11 +1,13 @@
 // Optimisers: SGD, AdamW and LARS against hand-computed steps and a PyTorch golden file, MAE's
 // decay groups, gradient clipping, the warm-up + cosine schedule, checkpoint state round trips
 // (through a safetensors file) and every error path.
+#include <omp.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <numbers>
+#include <numeric>
 
 #include "engine/io/safetensors.h"
 #include "engine/optim/optim.h"
@@ -237,6 +239,45 @@ TEST_CASE("optim: clip_grad_norm", "[optim]") {
     CHECK(std::isinf(clip_grad_norm({a}, 1.0)));
     CHECK(a.grad().to_vector()[1] == 1.0);
     CHECK(clip_grad_norm({no_grad}, 1.0) == 0.0);
+}
+
+TEST_CASE("optim: large parameters (parallel, chunked norms) match a plain reference", "[optim]") {
+    const Shape shape{300, 401};  // 120300 elements: many chunks, above the parallel threshold
+    for (DType dt : {DType::f64, DType::f32}) {
+        INFO(dtype_name(dt));
+        Tensor init = test::randn(shape, 5, dt), grad = test::randn(shape, 6, dt);
+        std::vector<double> p = init.to_vector(), g = grad.to_vector();
+        // LARS, one step from zero momentum: p -= lr q (g + wd p).
+        const double lr = 0.5, wd = 0.1, trust = 0.01;
+        double pn2 = 0, dn2 = 0;
+        for (size_t i = 0; i < p.size(); ++i) {
+            pn2 += p[i] * p[i];
+            dn2 += (g[i] + wd * p[i]) * (g[i] + wd * p[i]);
+        }
+        double q = trust * std::sqrt(pn2) / std::sqrt(dn2);
+        std::vector<double> expected(p.size());
+        for (size_t i = 0; i < p.size(); ++i) expected[i] = p[i] - lr * q * (g[i] + wd * p[i]);
+        std::vector<std::vector<double>> results;
+        const int saved_threads = omp_get_max_threads();
+        for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            Tensor w = init.clone().set_requires_grad();
+            w.set_grad(grad.clone());
+            LARS opt({{{w}}}, {.lr = lr, .weight_decay = wd, .trust_coefficient = trust});
+            opt.step();
+            QBH_CHECK_CLOSE(w, Tensor::from_vector(expected, shape, DType::f64), 1e-6,
+                            dt == DType::f64 ? 1e-12 : 1e-5);
+            // Clipping to half the norm.
+            double norm = std::sqrt(std::inner_product(g.begin(), g.end(), g.begin(), 0.0));
+            CHECK(clip_grad_norm({w}, norm / 2) == Approx(norm).epsilon(1e-6));
+            CHECK(w.grad().at({7, 9}) == Approx(g[7 * 401 + 9] / 2).epsilon(1e-5));
+            results.push_back(w.to_vector());
+            results.push_back(w.grad().to_vector());
+        }
+        omp_set_num_threads(saved_threads);
+        CHECK(results[0] == results[2]);  // the same bits with 1 and 2 threads
+        CHECK(results[1] == results[3]);
+    }
 }
 
 TEST_CASE("optim: WarmupCosine", "[optim]") {

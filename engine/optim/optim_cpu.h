@@ -35,7 +35,7 @@ struct LarsHyper {
 template <class T>
 void lars_step(T* p, const T* g, T* mu, int64_t n, const LarsHyper& h);
 
-// Sum of squares accumulated in double (gradient clipping).
+// Sum of squares accumulated in double, the same bits for any thread count (clipping).
 template <class T>
 double sum_squares(const T* x, int64_t n);
 
