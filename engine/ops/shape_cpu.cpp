@@ -49,6 +49,7 @@ Strides without_axis(Strides strides, int64_t axis) {
 
 template <class T>
 void copy_rows(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_t rows, int64_t cols) {
+    if (rows == 0 || cols == 0) return;  // src may be null: memcpy must not see it
 #pragma omp parallel for if (rows * cols >= kParallelMin)
     for (int64_t r = 0; r < rows; ++r)
         std::memcpy(dst + r * dst_ld, src + r * src_ld, cols * sizeof(T));
@@ -209,6 +210,7 @@ int64_t scatter(T* out, const Shape& out_shape, const Shape& shape, int64_t axis
 template <class T>
 void index_select(T* out, const T* x, const int64_t* index, int64_t outer, int64_t n, int64_t inner,
                   int64_t m) {
+    if (outer * m * inner == 0) return;
 #pragma omp parallel for collapse(2) if (outer * m * inner >= kParallelMin)
     for (int64_t o = 0; o < outer; ++o)
         for (int64_t j = 0; j < m; ++j)
