@@ -24,12 +24,8 @@ void Module::check_new_name(const std::string& name, const char* what) const {
     QBH_CHECK(!name.empty() && name.find('.') == std::string::npos,
               type_name() << ": invalid " << what << " name '" << name
                           << "' (must be non-empty and contain no '.')");
-    auto taken = [&](const auto& list) {
-        for (const auto& e : list)
-            if (e.first == name) return true;
-        return false;
-    };
-    bool clash = taken(children_);
+    bool clash = false;
+    for (const auto& [child, module] : children_) clash = clash || child == name;
     for (const Entry& e : parameters_) clash = clash || e.name == name;
     for (const Entry& e : buffers_) clash = clash || e.name == name;
     QBH_CHECK(!clash, type_name() << ": cannot register " << what << " '" << name
