@@ -48,7 +48,8 @@ def qbh_table(data):
     to_s = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     out = {}
     for b in data["benchmarks"]:
-        name = b["run_name"]
+        # Google Benchmark appends the case's settings, e.g. "/min_warmup_time:0.200/real_time".
+        name = re.sub(r"(/min_warmup_time:[^/]*)?(/real_time)?$", "", b["run_name"])
         row = out.setdefault(name, {"median_s": None, "cv": 0.0, "flop": b.get("flop", 0)})
         kind = b.get("aggregate_name")
         if kind == "median" or (kind is None and row["median_s"] is None):
