@@ -228,6 +228,29 @@ TEST_CASE("linear: gradients by finite differences", "[matmul][gradcheck]") {
                   {test::randn({2, 4}, 87).set_requires_grad()});
 }
 
+TEST_CASE("linear: large backward against naive sums", "[matmul]") {
+    // Several column blocks of the bias gradient, summed in parallel.
+    const int64_t rows = 300, in = 20, out = 600;
+    Tensor x = test::randn({3, rows / 3, in}, 90).set_requires_grad();
+    Tensor w = test::randn({out, in}, 91).set_requires_grad();
+    Tensor b = test::randn({out}, 92).set_requires_grad();
+    Tensor gy = test::randn({3, rows / 3, out}, 93);
+    linear(x, w, b).backward(gy);
+    std::vector<double> g = gy.to_vector(), xv = x.to_vector(), wv = w.to_vector();
+    std::vector<double> db(out, 0.0), dw(out * in, 0.0), dx(rows * in, 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t o = 0; o < out; ++o) {
+            db[o] += g[r * out + o];
+            for (int64_t i = 0; i < in; ++i) {
+                dw[o * in + i] += g[r * out + o] * xv[r * in + i];
+                dx[r * in + i] += g[r * out + o] * wv[o * in + i];
+            }
+        }
+    QBH_CHECK_CLOSE(b.grad(), Tensor::from_vector(db, {out}, DType::f64), 1e-10, 1e-10);
+    QBH_CHECK_CLOSE(w.grad(), Tensor::from_vector(dw, {out, in}, DType::f64), 1e-10, 1e-10);
+    QBH_CHECK_CLOSE(x.grad(), Tensor::from_vector(dx, {3, rows / 3, in}, DType::f64), 1e-10, 1e-10);
+}
+
 TEST_CASE("matmul and linear: errors", "[matmul][errors]") {
     Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
     CHECK_THROWS_WITH(matmul(a, b), Catch::Contains("matmul") && Catch::Contains("[2, 3]") &&

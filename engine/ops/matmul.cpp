@@ -142,6 +142,17 @@ std::vector<Tensor> matmul_grads(const Tensor& g1, const Tensor& a1, const Tenso
     return {da, db};
 }
 
+// The column sums of g [rows, out]: linear's bias gradient.
+Tensor bias_grad(const Tensor& g) {
+    Tensor gc = contiguous_for_kernel(g);
+    Tensor db = Tensor::empty({g.size(1)}, g.dtype(), g.device());
+    dispatch_float(g.dtype(), "linear backward", [&](auto tag) {
+        using T = decltype(tag);
+        cpu::column_sums<T>(db.data<T>(), gc.data<T>(), g.size(0), g.size(1));
+    });
+    return db;
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -219,7 +230,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                       if (n.needs_grad(0)) grads[0] = reshape(matmul(g2, w), x.shape());
                       if (n.needs_grad(1))
                           grads[1] = matmul(transpose(g2, 0, 1), reshape(x, {rows, in}));
-                      if (n.needs_grad(2)) grads[2] = sum(g2, {0});
+                      if (n.needs_grad(2)) grads[2] = bias_grad(g2);
                       return grads;
                   });
 }

@@ -79,6 +79,23 @@ void gemm_batched(T* c, const T* a, const int64_t* a_offsets, MatLayout a_layout
 }
 
 template <class T>
+void column_sums(T* out, const T* in, int64_t rows, int64_t cols) {
+    // Blocks of columns, each summed down the rows in a contiguous (vectorised) inner loop.
+    constexpr int64_t block = 256;
+    const int64_t blocks = (cols + block - 1) / block;
+#pragma omp parallel for if (rows * cols >= (1 << 16) && blocks > 1)
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+        const int64_t c0 = bi * block, width = std::min(block, cols - c0);
+        double acc[block] = {};
+        for (int64_t r = 0; r < rows; ++r) {
+            const T* row = in + r * cols + c0;
+            for (int64_t c = 0; c < width; ++c) acc[c] += row[c];
+        }
+        for (int64_t c = 0; c < width; ++c) out[c0 + c] = static_cast<T>(acc[c]);
+    }
+}
+
+template <class T>
 void fill_rows(T* out, const T* row, int64_t rows, int64_t cols) {
 #pragma omp parallel for if (rows * cols >= (1 << 16))
     for (int64_t r = 0; r < rows; ++r) std::copy(row, row + cols, out + r * cols);
@@ -89,6 +106,7 @@ void fill_rows(T* out, const T* row, int64_t rows, int64_t cols) {
                           bool);                                                                   \
     template void gemm_batched<T>(T*, const T*, const int64_t*, MatLayout, const T*,               \
                                   const int64_t*, MatLayout, int64_t, int64_t, int64_t, int64_t);  \
+    template void column_sums<T>(T*, const T*, int64_t, int64_t);                                  \
     template void fill_rows<T>(T*, const T*, int64_t, int64_t);
 QBH_INSTANTIATE(float)
 QBH_INSTANTIATE(double)

@@ -27,6 +27,10 @@ void gemm_batched(T* c, const T* a, const int64_t* a_offsets, MatLayout a_layout
                   const int64_t* b_offsets, MatLayout b_layout, int64_t batch, int64_t m, int64_t n,
                   int64_t k);
 
+// out[c] = sum over r of in[r, c] (linear's bias gradient), in contiguous [rows, cols].
+template <class T>
+void column_sums(T* out, const T* in, int64_t rows, int64_t cols);
+
 // out[r, :] = row for r < rows (out contiguous [rows, cols]).
 template <class T>
 void fill_rows(T* out, const T* row, int64_t rows, int64_t cols);
