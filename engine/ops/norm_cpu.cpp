@@ -39,7 +39,7 @@ inline void row_stats(const T* x, int64_t cols, double eps, T& mean, T& rstd) {
         sq += d * d;
     }
     mean = m;
-    rstd = static_cast<T>(1.0 / std::sqrt(static_cast<double>(sq) / cols + eps));
+    rstd = T(1) / std::sqrt(sq / static_cast<T>(cols) + static_cast<T>(eps));
 }
 
 // The affine variants are template flags so that each inner loop is branch-free and vectorises.
@@ -66,33 +66,37 @@ void ln_forward(T* out, T* mean, T* rstd, const T* x, const T* w, const T* b, in
 
 // One row of the backward: with xhat = (x - mean) rstd and gw = dout * w,
 // dx = rstd (gw - mean(gw) - xhat mean(gw xhat)); dw += dout xhat and db += dout go to the
-// thread's partial sums pw / pb (null when not wanted).
+// thread's partial sums pw / pb (null when not wanted), in the same pass as the row sums.
 template <class T, bool kW>
 inline void ln_backward_row(T* dx, T* pw, T* pb, const T* g, const T* x, const T* w, T m, T s,
                             int64_t cols) {
     T sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-    for (int64_t c = 0; c < cols; ++c) {
-        const T xh = (x[c] - m) * s;
-        const T gw = kW ? g[c] * w[c] : g[c];
-        sum_g += gw;
-        sum_gx += gw * xh;
-    }
     if (pw) {
-#pragma omp simd
-        for (int64_t c = 0; c < cols; ++c) {
-            pw[c] += g[c] * ((x[c] - m) * s);
-            pb[c] += g[c];
-        }
-    }
-    if (dx) {
-        const T mg = sum_g / static_cast<T>(cols), mgx = sum_gx / static_cast<T>(cols);
-#pragma omp simd
+#pragma omp simd reduction(+ : sum_g, sum_gx)
         for (int64_t c = 0; c < cols; ++c) {
             const T xh = (x[c] - m) * s;
             const T gw = kW ? g[c] * w[c] : g[c];
-            dx[c] = s * (gw - mg - xh * mgx);
+            sum_g += gw;
+            sum_gx += gw * xh;
+            pw[c] += g[c] * xh;
+            pb[c] += g[c];
         }
+    } else {
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+        for (int64_t c = 0; c < cols; ++c) {
+            const T xh = (x[c] - m) * s;
+            const T gw = kW ? g[c] * w[c] : g[c];
+            sum_g += gw;
+            sum_gx += gw * xh;
+        }
+    }
+    if (!dx) return;
+    const T mg = sum_g / static_cast<T>(cols), mgx = sum_gx / static_cast<T>(cols);
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) {
+        const T xh = (x[c] - m) * s;
+        const T gw = kW ? g[c] * w[c] : g[c];
+        dx[c] = s * (gw - mg - xh * mgx);
     }
 }
 
