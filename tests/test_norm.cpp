@@ -128,6 +128,7 @@ TEST_CASE("layer_norm: gradients by finite differences", "[norm][gradcheck]") {
     // Only some inputs need gradients: the others stay untouched.
     Tensor wc = test::randn({5}, 10);
     QBH_GRADCHECK(f, {x, wc, b});
+    QBH_GRADCHECK(f, {test::randn({3, 2, 5}, 19), w, b});  // dw, db without dx
 }
 
 TEST_CASE("layer_norm: large shapes match the composite formula", "[norm]") {
@@ -244,6 +245,7 @@ TEST_CASE("batch_norm: gradients by finite differences", "[norm][gradcheck]") {
         Tensor xn = test::noncontiguous(test::randn({2, 3, 4}, 36)).set_requires_grad();
         Tensor wn = test::noncontiguous(test::randn({3}, 37)).set_requires_grad();
         QBH_GRADCHECK(f, {xn, wn, b});
+        QBH_GRADCHECK(f, {test::randn({5, 3}, 38), w, b});  // dw, db without dx
     }
 }
 
