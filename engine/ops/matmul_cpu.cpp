@@ -1,0 +1,115 @@
+// CPU GEMM kernels (see matmul_cpu.h). Each operand is mapped in place as a row-major or a
+// column-major Eigen matrix with an outer stride, so no layout needs a copy here.
+#include "engine/ops/matmul_cpu.h"
+
+#include <omp.h>
+
+// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics
+// as Eigen instantiates them; they are not about this code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <Eigen/Dense>
+#include <algorithm>
+
+namespace qbh::cpu {
+
+namespace {
+
+template <class T>
+using RowMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
+                          Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using ColMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>,
+                          Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+// Calls fn with p viewed as a rows x cols Eigen matrix of the right storage order.
+template <class T, class Fn>
+void with_matrix(const T* p, MatLayout l, int64_t rows, int64_t cols, Fn&& fn) {
+    if (l.col_stride == 1)
+        fn(RowMap<T>(p, rows, cols, Eigen::OuterStride<>(std::max<int64_t>(l.row_stride, cols))));
+    else
+        fn(ColMap<T>(p, rows, cols, Eigen::OuterStride<>(std::max<int64_t>(l.col_stride, rows))));
+}
+
+}  // namespace
+
+template <class T>
+void gemm(T* c, const T* a, MatLayout a_layout, const T* b, MatLayout b_layout, int64_t m,
+          int64_t n, int64_t k, bool accumulate) {
+    if (m == 0 || n == 0) return;
+    OutMap<T> out(c, m, n);
+    if (k == 0) {
+        if (!accumulate) out.setZero();
+        return;
+    }
+    with_matrix(a, a_layout, m, k, [&](const auto& am) {
+        with_matrix(b, b_layout, k, n, [&](const auto& bm) {
+            if (accumulate)
+                out.noalias() += am * bm;
+            else
+                out.noalias() = am * bm;
+        });
+    });
+}
+
+template <class T>
+void gemm_batched(T* c, const T* a, const int64_t* a_offsets, MatLayout a_layout, const T* b,
+                  const int64_t* b_offsets, MatLayout b_layout, int64_t batch, int64_t m, int64_t n,
+                  int64_t k) {
+    // Eigen threads one product well only when it is big; below ~128^3 multiply-adds, or with
+    // plenty of products to share out, one product per thread wins. Tiny batches stay on one
+    // thread: waking the team would cost more than the arithmetic.
+    const int64_t work = m * n * k;
+    const int64_t threads = omp_get_max_threads();
+    const bool over_batch = batch > 1 && batch * work >= (int64_t{1} << 15) &&
+                            (work < (int64_t{1} << 21) || batch >= 4 * threads);
+    auto one = [&](int64_t i) {
+        gemm<T>(c + i * m * n, a + a_offsets[i], a_layout, b + b_offsets[i], b_layout, m, n, k,
+                false);
+    };
+    if (over_batch) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < batch; ++i) one(i);
+    } else {
+        // Outside any parallel region, so each product may use Eigen's threads.
+        for (int64_t i = 0; i < batch; ++i) one(i);
+    }
+}
+
+template <class T>
+void column_sums(T* out, const T* in, int64_t rows, int64_t cols) {
+    // Blocks of columns, each summed down the rows in a contiguous (vectorised) inner loop.
+    constexpr int64_t block = 256;
+    const int64_t blocks = (cols + block - 1) / block;
+#pragma omp parallel for if (rows * cols >= (1 << 16) && blocks > 1)
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+        const int64_t c0 = bi * block, width = std::min(block, cols - c0);
+        double acc[block] = {};
+        for (int64_t r = 0; r < rows; ++r) {
+            const T* row = in + r * cols + c0;
+            for (int64_t c = 0; c < width; ++c) acc[c] += row[c];
+        }
+        for (int64_t c = 0; c < width; ++c) out[c0 + c] = static_cast<T>(acc[c]);
+    }
+}
+
+template <class T>
+void fill_rows(T* out, const T* row, int64_t rows, int64_t cols) {
+#pragma omp parallel for if (rows * cols >= (1 << 16))
+    for (int64_t r = 0; r < rows; ++r) std::copy(row, row + cols, out + r * cols);
+}
+
+#define QBH_INSTANTIATE(T)                                                                         \
+    template void gemm<T>(T*, const T*, MatLayout, const T*, MatLayout, int64_t, int64_t, int64_t, \
+                          bool);                                                                   \
+    template void gemm_batched<T>(T*, const T*, const int64_t*, MatLayout, const T*,               \
+                                  const int64_t*, MatLayout, int64_t, int64_t, int64_t, int64_t);  \
+    template void column_sums<T>(T*, const T*, int64_t, int64_t);                                  \
+    template void fill_rows<T>(T*, const T*, int64_t, int64_t);
+QBH_INSTANTIATE(float)
+QBH_INSTANTIATE(double)
+#undef QBH_INSTANTIATE
+
+}  // namespace qbh::cpu
