@@ -83,6 +83,7 @@ const std::vector<ConvCase>& conv_cases() {
         {{2, 4, 6, 7}, {6, 2, 3, 2}, conv_opt(1, 2, 1, 0, 2), "groups 2, 3x2 kernel"},
         {{2, 4, 6, 5}, {4, 1, 3, 3}, conv_opt(1, 1, 1, 1, 4), "depthwise"},
         {{2, 4, 5, 5}, {8, 1, 3, 3}, conv_opt(2, 1, 1, 1, 4), "depthwise, multiplier 2"},
+        {{2, 3, 5, 7}, {6, 1, 2, 3}, conv_opt(1, 1, 0, 1, 3), "depthwise, multiplier 2, 2x3"},
         {{3, 5, 4, 6}, {3, 5, 1, 1}, conv_opt(1, 1, 0, 0, 1), "1x1 (no im2col)"},
         {{2, 3, 8, 8}, {5, 3, 4, 4}, conv_opt(4, 4, 0, 0, 1), "patch embed"},
         {{1, 2, 5, 9}, {3, 2, 2, 5}, conv_opt(3, 2, 2, 1, 1), "batch of one, padding > stride"},

@@ -89,8 +89,9 @@ TEST_CASE("matmul: 1-D and 2-D forward against a naive loop", "[matmul]") {
         check_matmul({5}, {5, 4}, dt, 5);
         check_matmul({3, 5}, {5}, dt, 7);
         check_matmul({1, 7}, {7, 1}, dt, 9);
-        // Big enough for Eigen's blocked, multi-threaded GEMM.
+        // Big enough to split over threads, by rows and by columns.
         check_matmul({130, 70}, {70, 90}, dt, 11);
+        check_matmul({40, 70}, {70, 130}, dt, 12);
     }
     Tensor dot = matmul(Tensor::from_vector({1, 2, 3}, {3}), Tensor::from_vector({4, 5, 6}, {3}));
     CHECK(dot.dim() == 0);
@@ -195,8 +196,15 @@ TEST_CASE("linear: forward against a naive loop", "[matmul]") {
         QBH_CHECK_CLOSE(linear(x, wt, b).to(DType::f64), naive_linear(x, wt.contiguous(), b),
                         tol(dt), tol(dt));
         Tensor big_x = test::randn({300, 40}, 75, dt), big_w = test::randn({50, 40}, 76, dt);
+        Tensor big_b = test::randn({50}, 77, dt);
         QBH_CHECK_CLOSE(linear(big_x, big_w, Tensor()).to(DType::f64),
                         naive_linear(big_x, big_w, Tensor()), tol(dt), tol(dt));
+        QBH_CHECK_CLOSE(linear(big_x, big_w, big_b).to(DType::f64),
+                        naive_linear(big_x, big_w, big_b), tol(dt), tol(dt));
+        Tensor wide_w = test::randn({400, 40}, 78, dt).transpose(0, 1).contiguous().transpose(0, 1);
+        QBH_CHECK_CLOSE(linear(big_x.slice(0, 0, 30), wide_w, Tensor()).to(DType::f64),
+                        naive_linear(big_x.slice(0, 0, 30), wide_w.contiguous(), Tensor()), tol(dt),
+                        tol(dt));
     }
     // in = 0: the output is the bias.
     Tensor b = Tensor::from_vector({1, 2}, {2});

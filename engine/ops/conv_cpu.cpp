@@ -1,6 +1,6 @@
 // CPU convolution and pooling kernels (see conv_cpu.h). conv2d runs one im2col + GEMM per image
 // and group; images are shared out over OpenMP threads (each GEMM single-threaded), except for a
-// batch of one, where Eigen threads the GEMM itself.
+// batch of one, where each GEMM splits over the threads. Depthwise convolutions use direct loops.
 #include "engine/ops/conv_cpu.h"
 
 #include <algorithm>
@@ -13,14 +13,66 @@ namespace qbh::cpu {
 
 namespace {
 
-// The output columns [lo, hi) whose input column ow * s - p + j lies inside [0, w).
-void valid_range(int64_t j, int64_t s, int64_t p, int64_t w, int64_t wo, int64_t& lo, int64_t& hi) {
-    // ow * s >= p - j  and  ow * s <= w - 1 + p - j
-    const int64_t first = p - j, last = w - 1 + p - j;
-    lo = first <= 0 ? 0 : (first + s - 1) / s;
-    hi = last < 0 ? 0 : last / s + 1;
-    lo = std::min(lo, wo);
-    hi = std::clamp(hi, lo, wo);
+// For kernel column j, the output columns [lo, hi) whose input column ow * s - p + j lies
+// inside [0, w). The same for every row, image and channel, so computed once per call.
+struct ColRange {
+    int64_t lo, hi, off;  // input column = ow * s + off
+};
+
+std::vector<ColRange> col_ranges(int64_t kw, int64_t s, int64_t p, int64_t w, int64_t wo) {
+    std::vector<ColRange> ranges(kw);
+    for (int64_t j = 0; j < kw; ++j) {
+        // ow * s >= p - j  and  ow * s <= w - 1 + p - j
+        const int64_t first = p - j, last = w - 1 + p - j;
+        int64_t lo = first <= 0 ? 0 : (first + s - 1) / s;
+        int64_t hi = last < 0 ? 0 : last / s + 1;
+        lo = std::min(lo, wo);
+        ranges[j] = {lo, std::clamp(hi, lo, wo), j - p};
+    }
+    return ranges;
+}
+
+// The row loops every kernel below is made of; input column = ow * s + r.off. Stride 1 gets a
+// contiguous loop the compiler vectorises.
+template <class T>
+inline void gather_row(T* __restrict dst, const T* __restrict src, const ColRange& r, int64_t s) {
+    if (s == 1)
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow] = src[ow + r.off];
+    else
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow] = src[ow * s + r.off];
+}
+
+// dst[ow * s + off] += a * src[ow]
+template <class T>
+inline void scatter_add_row(T* __restrict dst, const T* __restrict src, T a, const ColRange& r,
+                            int64_t s) {
+    if (s == 1)
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow + r.off] += a * src[ow];
+    else
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow * s + r.off] += a * src[ow];
+}
+
+// dst[ow] += a * src[ow * s + off]
+template <class T>
+inline void axpy_row(T* __restrict dst, const T* __restrict src, T a, const ColRange& r,
+                     int64_t s) {
+    if (s == 1)
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow] += a * src[ow + r.off];
+    else
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow] += a * src[ow * s + r.off];
+}
+
+// sum of a[ow] * src[ow * s + off]
+template <class T>
+inline T dot_row(const T* a, const T* src, const ColRange& r, int64_t s) {
+    T sum = 0;
+    if (s == 1) {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) sum += a[ow] * src[ow + r.off];
+    } else {
+        for (int64_t ow = r.lo; ow < r.hi; ++ow) sum += a[ow] * src[ow * s + r.off];
+    }
+    return sum;
 }
 
 bool is_pointwise(const ConvGeometry& g) {
@@ -38,12 +90,12 @@ bool parallel_over_images(const ConvGeometry& g) {
 template <class T>
 void im2col(T* cols, const T* x, int64_t c, const ConvGeometry& g) {
     const int64_t plane = g.ho * g.wo;
+    const std::vector<ColRange> ranges = col_ranges(g.kw, g.sw, g.pw, g.w, g.wo);
     for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t i = 0; i < g.kh; ++i)
             for (int64_t j = 0; j < g.kw; ++j) {
                 T* row = cols + ((ch * g.kh + i) * g.kw + j) * plane;
-                int64_t lo, hi;
-                valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
+                const ColRange& r = ranges[j];
                 for (int64_t oh = 0; oh < g.ho; ++oh) {
                     T* dst = row + oh * g.wo;
                     const int64_t ih = oh * g.sh - g.ph + i;
@@ -51,10 +103,9 @@ void im2col(T* cols, const T* x, int64_t c, const ConvGeometry& g) {
                         std::fill(dst, dst + g.wo, T(0));
                         continue;
                     }
-                    const T* src = x + (ch * g.h + ih) * g.w;
-                    std::fill(dst, dst + lo, T(0));
-                    for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g.sw + j - g.pw];
-                    std::fill(dst + hi, dst + g.wo, T(0));
+                    std::fill(dst, dst + r.lo, T(0));
+                    gather_row(dst, x + (ch * g.h + ih) * g.w, r, g.sw);
+                    std::fill(dst + r.hi, dst + g.wo, T(0));
                 }
             }
 }
@@ -62,18 +113,16 @@ void im2col(T* cols, const T* x, int64_t c, const ConvGeometry& g) {
 template <class T>
 void col2im(T* x, const T* cols, int64_t c, const ConvGeometry& g) {
     const int64_t plane = g.ho * g.wo;
+    const std::vector<ColRange> ranges = col_ranges(g.kw, g.sw, g.pw, g.w, g.wo);
     for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t i = 0; i < g.kh; ++i)
             for (int64_t j = 0; j < g.kw; ++j) {
                 const T* row = cols + ((ch * g.kh + i) * g.kw + j) * plane;
-                int64_t lo, hi;
-                valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
                 for (int64_t oh = 0; oh < g.ho; ++oh) {
                     const int64_t ih = oh * g.sh - g.ph + i;
                     if (ih < 0 || ih >= g.h) continue;
-                    const T* src = row + oh * g.wo;
-                    T* dst = x + (ch * g.h + ih) * g.w;
-                    for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.sw + j - g.pw] += src[ow];
+                    scatter_add_row(x + (ch * g.h + ih) * g.w, row + oh * g.wo, T(1), ranges[j],
+                                    g.sw);
                 }
             }
 }
@@ -84,7 +133,9 @@ namespace {
 // a GEMM per channel, whose products are tiny. Output channel oc reads input channel oc / og.
 template <class T>
 void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const ConvGeometry& g) {
+    if (g.sh == 1 && g.sw == 1) return depthwise_forward_s1(y, x, w, bias, g);
     const int64_t og = g.o / g.groups, plane = g.ho * g.wo;
+    const std::vector<ColRange> ranges = col_ranges(g.kw, g.sw, g.pw, g.w, g.wo);
 #pragma omp parallel for if (g.n * g.o * plane * g.kh * g.kw >= (1 << 16))
     for (int64_t p = 0; p < g.n * g.o; ++p) {
         const int64_t n = p / g.o, oc = p % g.o;
@@ -96,23 +147,18 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const ConvGe
             for (int64_t i = 0; i < g.kh; ++i) {
                 const int64_t ih = oh * g.sh - g.ph + i;
                 if (ih < 0 || ih >= g.h) continue;
-                const T* xrow = xp + ih * g.w;
-                T* yrow = yp + oh * g.wo;
-                for (int64_t j = 0; j < g.kw; ++j) {
-                    int64_t lo, hi;
-                    valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
-                    const T wv = wp[i * g.kw + j];
-                    for (int64_t ow = lo; ow < hi; ++ow)
-                        yrow[ow] += wv * xrow[ow * g.sw + j - g.pw];
-                }
+                for (int64_t j = 0; j < g.kw; ++j)
+                    axpy_row(yp + oh * g.wo, xp + ih * g.w, wp[i * g.kw + j], ranges[j], g.sw);
             }
     }
 }
 
 template <class T>
 void depthwise_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvGeometry& g) {
+    if (g.sh == 1 && g.sw == 1) return depthwise_backward_s1(dx, dw, dy, x, w, g);
     const int64_t og = g.o / g.groups, plane = g.ho * g.wo, k = g.kh * g.kw;
     const bool parallel = g.n * g.o * plane * k >= (1 << 16);
+    const std::vector<ColRange> ranges = col_ranges(g.kw, g.sw, g.pw, g.w, g.wo);
     if (dx) {  // per input plane, gathering from its og output channels
 #pragma omp parallel for if (parallel)
         for (int64_t p = 0; p < g.n * g.c; ++p) {
@@ -124,15 +170,10 @@ void depthwise_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const
                     for (int64_t i = 0; i < g.kh; ++i) {
                         const int64_t ih = oh * g.sh - g.ph + i;
                         if (ih < 0 || ih >= g.h) continue;
-                        T* dxrow = dxp + ih * g.w;
                         const T* dyrow = dy + (n * g.o + oc) * plane + oh * g.wo;
-                        for (int64_t j = 0; j < g.kw; ++j) {
-                            int64_t lo, hi;
-                            valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
-                            const T wv = w[oc * k + i * g.kw + j];
-                            for (int64_t ow = lo; ow < hi; ++ow)
-                                dxrow[ow * g.sw + j - g.pw] += wv * dyrow[ow];
-                        }
+                        for (int64_t j = 0; j < g.kw; ++j)
+                            scatter_add_row(dxp + ih * g.w, dyrow, w[oc * k + i * g.kw + j],
+                                            ranges[j], g.sw);
                     }
         }
     }
@@ -147,14 +188,8 @@ void depthwise_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const
                         if (ih < 0 || ih >= g.h) continue;
                         const T* xrow = x + ((n * g.c + oc / og) * g.h + ih) * g.w;
                         const T* dyrow = dy + (n * g.o + oc) * plane + oh * g.wo;
-                        for (int64_t j = 0; j < g.kw; ++j) {
-                            int64_t lo, hi;
-                            valid_range(j, g.sw, g.pw, g.w, g.wo, lo, hi);
-                            T sum = 0;
-                            for (int64_t ow = lo; ow < hi; ++ow)
-                                sum += dyrow[ow] * xrow[ow * g.sw + j - g.pw];
-                            acc[i * g.kw + j] += sum;
-                        }
+                        for (int64_t j = 0; j < g.kw; ++j)
+                            acc[i * g.kw + j] += dot_row(dyrow, xrow, ranges[j], g.sw);
                     }
             for (int64_t t = 0; t < k; ++t) dw[oc * k + t] = static_cast<T>(acc[t]);
         }
@@ -171,6 +206,7 @@ void bias_grad(T* db, const T* dy, const ConvGeometry& g) {
         for (int64_t n = 0; n < g.n; ++n) {
             const T* dyp = dy + (n * g.o + oc) * plane;
             T sum = 0;
+#pragma omp simd reduction(+ : sum)
             for (int64_t i = 0; i < plane; ++i) sum += dyp[i];
             acc += sum;
         }

@@ -32,6 +32,14 @@ template <class T>
 void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
                      const ConvGeometry& g);
 
+// Depthwise convolution (c / groups = 1) with stride 1, over zero-padded planes
+// (conv_depthwise_cpu.cpp); conv2d_forward / conv2d_backward route such convolutions here.
+template <class T>
+void depthwise_forward_s1(T* y, const T* x, const T* w, const T* bias, const ConvGeometry& g);
+template <class T>
+void depthwise_backward_s1(T* dx, T* dw, const T* dy, const T* x, const T* w,
+                           const ConvGeometry& g);
+
 // Sizes of one pooling: `planes` = n * c independent [h, w] images, output [ho, wo] each.
 struct PoolGeometry {
     int64_t planes, h, w;

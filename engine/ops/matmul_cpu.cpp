@@ -1,5 +1,6 @@
 // CPU GEMM kernels (see matmul_cpu.h). Each operand is mapped in place as a row-major or a
-// column-major Eigen matrix with an outer stride, so no layout needs a copy here.
+// column-major Eigen matrix with an outer stride, so no layout needs a copy here. Threads split
+// each big product into slabs; Eigen itself always runs single-threaded.
 #include "engine/ops/matmul_cpu.h"
 
 #include <omp.h>
@@ -22,7 +23,8 @@ template <class T>
 using ColMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>,
                           Eigen::Unaligned, Eigen::OuterStride<>>;
 template <class T>
-using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
+                          Eigen::Unaligned, Eigen::OuterStride<>>;
 
 // Calls fn with p viewed as a rows x cols Eigen matrix of the right storage order.
 template <class T, class Fn>
@@ -33,19 +35,28 @@ void with_matrix(const T* p, MatLayout l, int64_t rows, int64_t cols, Fn&& fn) {
         fn(ColMap<T>(p, rows, cols, Eigen::OuterStride<>(std::max<int64_t>(l.col_stride, rows))));
 }
 
-}  // namespace
+// Keeps Eigen on the calling thread for its lifetime. Eigen's own threaded GEMM synchronises
+// its threads once per depth block with spin-waits, which collapses when the cores are shared
+// with other work; we split products ourselves instead (one join per product).
+class EigenOnOneThread {
+  public:
+    EigenOnOneThread() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
+    ~EigenOnOneThread() { omp_set_num_threads(previous_); }
+    EigenOnOneThread(const EigenOnOneThread&) = delete;
+    EigenOnOneThread& operator=(const EigenOnOneThread&) = delete;
 
+  private:
+    int previous_;
+};
+
+// c [m, n] with leading dimension ldc (+)= a * b on the calling thread.
 template <class T>
-void gemm(T* c, const T* a, MatLayout a_layout, const T* b, MatLayout b_layout, int64_t m,
-          int64_t n, int64_t k, bool accumulate) {
-    if (m == 0 || n == 0) return;
-    OutMap<T> out(c, m, n);
-    if (k == 0) {
-        if (!accumulate) out.setZero();
-        return;
-    }
-    with_matrix(a, a_layout, m, k, [&](const auto& am) {
-        with_matrix(b, b_layout, k, n, [&](const auto& bm) {
+void gemm_serial(T* c, int64_t ldc, const T* a, MatLayout al, const T* b, MatLayout bl, int64_t m,
+                 int64_t n, int64_t k, bool accumulate) {
+    EigenOnOneThread one_thread;
+    OutMap<T> out(c, m, n, Eigen::OuterStride<>(ldc));
+    with_matrix(a, al, m, k, [&](const auto& am) {
+        with_matrix(b, bl, k, n, [&](const auto& bm) {
             if (accumulate)
                 out.noalias() += am * bm;
             else
@@ -54,16 +65,51 @@ void gemm(T* c, const T* a, MatLayout a_layout, const T* b, MatLayout b_layout, 
     });
 }
 
+// Below this many multiply-adds a product stays on one thread: waking the team costs more.
+constexpr int64_t kParallelWork = int64_t{1} << 17;
+
+}  // namespace
+
+template <class T>
+void gemm(T* c, const T* a, MatLayout a_layout, const T* b, MatLayout b_layout, int64_t m,
+          int64_t n, int64_t k, bool accumulate) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate) std::fill(c, c + m * n, T(0));
+        return;
+    }
+    const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (threads == 1 || m * n * k < kParallelWork) {
+        gemm_serial(c, n, a, a_layout, b, b_layout, m, n, k, accumulate);
+        return;
+    }
+    // One slab of rows (or of columns, when the output is wide) per thread.
+    const bool by_rows = m >= n;
+    const int64_t extent = by_rows ? m : n;
+#pragma omp parallel num_threads(threads)
+    {
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t lo = extent * t / nt, hi = extent * (t + 1) / nt;
+        if (hi > lo) {
+            if (by_rows)
+                gemm_serial(c + lo * n, n, a + lo * a_layout.row_stride, a_layout, b, b_layout,
+                            hi - lo, n, k, accumulate);
+            else
+                gemm_serial(c + lo, n, a, a_layout, b + lo * b_layout.col_stride, b_layout, m,
+                            hi - lo, k, accumulate);
+        }
+    }
+}
+
 template <class T>
 void gemm_batched(T* c, const T* a, const int64_t* a_offsets, MatLayout a_layout, const T* b,
                   const int64_t* b_offsets, MatLayout b_layout, int64_t batch, int64_t m, int64_t n,
                   int64_t k) {
-    // Eigen threads one product well only when it is big; below ~128^3 multiply-adds, or with
-    // plenty of products to share out, one product per thread wins. Tiny batches stay on one
-    // thread: waking the team would cost more than the arithmetic.
+    // Big products split themselves (gemm); smaller ones, or plenty of them, go one product
+    // per thread. Tiny batches stay on one thread.
     const int64_t work = m * n * k;
     const int64_t threads = omp_get_max_threads();
-    const bool over_batch = batch > 1 && batch * work >= (int64_t{1} << 15) &&
+    const bool over_batch = batch > 1 && batch * work >= kParallelWork &&
                             (work < (int64_t{1} << 21) || batch >= 4 * threads);
     auto one = [&](int64_t i) {
         gemm<T>(c + i * m * n, a + a_offsets[i], a_layout, b + b_offsets[i], b_layout, m, n, k,
@@ -73,7 +119,7 @@ void gemm_batched(T* c, const T* a, const int64_t* a_offsets, MatLayout a_layout
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < batch; ++i) one(i);
     } else {
-        // Outside any parallel region, so each product may use Eigen's threads.
+        // Outside any parallel region, so each product may split over the threads.
         for (int64_t i = 0; i < batch; ++i) one(i);
     }
 }

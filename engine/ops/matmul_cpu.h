@@ -14,14 +14,16 @@ struct MatLayout {
     int64_t col_stride = 1;
 };
 
-// c (contiguous row-major [m, n]) = a [m, k] * b [k, n], or += when `accumulate`.
+// c (contiguous row-major [m, n]) = a [m, k] * b [k, n], or += when `accumulate`. Big products
+// are split into one slab of rows (or columns) per OpenMP thread; inside a parallel region the
+// product runs on the calling thread.
 template <class T>
 void gemm(T* c, const T* a, MatLayout a_layout, const T* b, MatLayout b_layout, int64_t m,
           int64_t n, int64_t k, bool accumulate);
 
 // c (contiguous [batch, m, n]), c[i] = (a + a_offsets[i]) * (b + b_offsets[i]). Small products
-// run in parallel over the batch (each single-threaded); big ones one after another, each using
-// Eigen's own threads.
+// run in parallel over the batch (each single-threaded); big ones one after another, each split
+// over the threads as gemm does.
 template <class T>
 void gemm_batched(T* c, const T* a, const int64_t* a_offsets, MatLayout a_layout, const T* b,
                   const int64_t* b_offsets, MatLayout b_layout, int64_t batch, int64_t m, int64_t n,
