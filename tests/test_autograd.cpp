@@ -102,3 +102,19 @@ TEST_CASE("autograd: gradcheck catches a wrong backward", "[autograd][gradcheck]
     auto result = test::gradcheck(f, {x});
     CHECK_FALSE(result.ok);
 }
+
+TEST_CASE("autograd: a private gradient becomes .grad without a copy, a shared one is copied",
+          "[autograd]") {
+    Tensor a = Tensor::from_vector({1, 2}, {2}, DType::f64).set_requires_grad();
+    Tensor b = Tensor::from_vector({3, 4}, {2}, DType::f64).set_requires_grad();
+    // add's backward hands the same gradient to both inputs: each leaf must own its own copy.
+    sum(a + b).backward();
+    CHECK(a.grad().storage() != b.grad().storage());
+    {
+        NoGradGuard ng;
+        Tensor ga = a.grad();
+        add_(ga, Tensor::scalar(10.0, DType::f64));
+    }
+    CHECK(b.grad().to_vector() == std::vector<double>{1, 1});
+    CHECK(a.grad().to_vector() == std::vector<double>{11, 11});
+}

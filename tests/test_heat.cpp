@@ -200,9 +200,9 @@ TEST_CASE("heat: zero maps copy the block outward", "[heat]") {
                         for (int64_t j = 0; j < 2 * w; ++j) {
                             // cell: the nearest visible cell; block: the translated block.
                             Source s = source_of(i, j, h, w, p);
-                            Vec want = mode == HeatMode::cell ? gv.get(n, s.i % h, s.j % w)
-                                                              : gv.get(n, i % h, j % w);
-                            if (z.get(n, i, j) != want) exact = false;
+                            bool cell = mode == HeatMode::cell;
+                            int64_t vi = (cell ? s.i : i) % h, vj = (cell ? s.j : j) % w;
+                            if (z.get(n, i, j) != gv.get(n, vi, vj)) exact = false;
                         }
                 CHECK(exact);
             }
@@ -282,6 +282,38 @@ TEST_CASE("heat: gradients by finite differences, every mode x corner x norm",
                 QBH_GRADCHECK(f, {v, a, b});
                 QBH_GRADCHECK(f, {vnc, a, b});
             }
+}
+
+TEST_CASE("heat: a large batch (threaded kernels) equals image-by-image runs", "[heat]") {
+    // n * h * w * d = 32768 reaches the kernels' threading thresholds, and the products are
+    // big enough for Eigen's GEMM (small ones take a coefficient-based path).
+    const int64_t n = 16, h = 4, w = 4, d = 128;
+    Tensor v = test::randn({n, h, w, d}, 22);
+    Tensor a = small_map(d, 23), b = small_map(d, 24);
+    Tensor weight = test::randn({n, 2 * h, 2 * w, d}, 25);
+    const HeatOptions cases[] = {options(HeatMode::cell, HeatCorner::tl, false),
+                                 options(HeatMode::cell, HeatCorner::br, true),
+                                 options(HeatMode::block, HeatCorner::tr, true)};
+    for (const HeatOptions& o : cases) {
+        INFO(label(o.mode, o.corner, o.norm));
+        Tensor vb = v.detach().set_requires_grad(), ab = a.detach().set_requires_grad(),
+               bb = b.detach().set_requires_grad();
+        Tensor z = heat_propagate(vb, ab, bb, o);
+        sum(z * weight).backward();
+        Tensor da = Tensor::zeros({d, d}, DType::f64), db = da.clone();
+        for (int64_t i = 0; i < n; ++i) {
+            Tensor vi = v.slice(0, i, i + 1).detach().set_requires_grad();
+            Tensor ai = a.detach().set_requires_grad(), bi = b.detach().set_requires_grad();
+            Tensor zi = heat_propagate(vi, ai, bi, o);
+            QBH_CHECK_CLOSE(zi, z.slice(0, i, i + 1), 1e-10, 1e-10);
+            sum(zi * weight.slice(0, i, i + 1)).backward();
+            QBH_CHECK_CLOSE(vi.grad(), vb.grad().slice(0, i, i + 1), 1e-10, 1e-10);
+            da = da + ai.grad();
+            db = db + bi.grad();
+        }
+        QBH_CHECK_CLOSE(ab.grad(), da, 1e-10, 1e-10);
+        QBH_CHECK_CLOSE(bb.grad(), db, 1e-10, 1e-10);
+    }
 }
 
 TEST_CASE("heat: one node, and only the wanted gradients", "[heat]") {

@@ -98,6 +98,9 @@ TEST_CASE("layer_norm: forward matches a naive reference", "[norm]") {
             layer_norm(test::noncontiguous(x), test::noncontiguous(w), test::noncontiguous(b)),
             ref_layer_norm(x, w, b, 1e-5), tol, tol);
         CHECK(layer_norm(x, w, b).dtype() == dt);
+        // 37 columns: whole vector registers plus a tail, in both dtypes.
+        Tensor x37 = test::randn({3, 37}, 15, dt), w37 = test::randn({37}, 16, dt);
+        QBH_CHECK_CLOSE(layer_norm(x37, w37, w37), ref_layer_norm(x37, w37, w37, 1e-5), tol, tol);
     }
     // A row of constants normalises to 0 (var 0, eps keeps it finite) -> bias.
     Tensor c = Tensor::full({1, 4}, 7.0, DType::f64);
@@ -115,6 +118,9 @@ TEST_CASE("layer_norm: gradients by finite differences", "[norm][gradcheck]") {
     Tensor wn = test::noncontiguous(test::randn({6}, 8)).set_requires_grad();
     Tensor bn = test::noncontiguous(test::randn({6}, 9)).set_requires_grad();
     QBH_GRADCHECK(f, {xn, wn, bn});
+    Tensor x19 = test::randn({4, 19}, 17).set_requires_grad();  // 2 registers of f64 + a tail
+    Tensor w19 = test::randn({19}, 18).set_requires_grad();
+    QBH_GRADCHECK(f, {x19, w19, w19});
     auto no_affine = [](const std::vector<Tensor>& in) {
         return layer_norm(in[0], Tensor(), Tensor(), 1e-3);
     };
@@ -122,6 +128,7 @@ TEST_CASE("layer_norm: gradients by finite differences", "[norm][gradcheck]") {
     // Only some inputs need gradients: the others stay untouched.
     Tensor wc = test::randn({5}, 10);
     QBH_GRADCHECK(f, {x, wc, b});
+    QBH_GRADCHECK(f, {test::randn({3, 2, 5}, 19), w, b});  // dw, db without dx
 }
 
 TEST_CASE("layer_norm: large shapes match the composite formula", "[norm]") {
@@ -238,6 +245,7 @@ TEST_CASE("batch_norm: gradients by finite differences", "[norm][gradcheck]") {
         Tensor xn = test::noncontiguous(test::randn({2, 3, 4}, 36)).set_requires_grad();
         Tensor wn = test::noncontiguous(test::randn({3}, 37)).set_requires_grad();
         QBH_GRADCHECK(f, {xn, wn, b});
+        QBH_GRADCHECK(f, {test::randn({5, 3}, 38), w, b});  // dw, db without dx
     }
 }
 

@@ -81,10 +81,19 @@ std::vector<Node*> topological_order(Node* root) {
     return order;  // post-order: every node after all of its inputs
 }
 
-void accumulate_into_leaf(TensorImpl* leaf, const Tensor& g) {
+// True when `g` is a dense tensor whose memory nothing else can see: the only handle to its
+// impl and the only impl on its storage. Such a gradient can become .grad without a copy.
+bool exclusively_owned(const Tensor& g) {
+    return g.is_contiguous() && g.offset() == 0 && g.impl_ptr().use_count() == 1 &&
+           g.storage().use_count() == 1 &&
+           g.storage()->nbytes() == static_cast<size_t>(g.numel()) * dtype_size(g.dtype());
+}
+
+void accumulate_into_leaf(TensorImpl* leaf, Tensor g) {
     if (!leaf->grad) {
-        // A private copy: `g` may alias another gradient or a saved tensor.
-        leaf->grad = g.contiguous().clone().impl_ptr();
+        // Steal a private buffer; otherwise copy, since `g` may alias another gradient or a
+        // saved tensor (add's backward hands the same tensor to both inputs).
+        leaf->grad = exclusively_owned(g) ? g.impl_ptr() : g.contiguous().clone().impl_ptr();
     } else {
         Tensor existing(leaf->grad);
         add_(existing, g);
@@ -139,14 +148,14 @@ void run_backward(const Tensor& root, const Tensor& grad_in) {
         node->backward = nullptr;  // frees the saved tensors
         for (size_t i = 0; i < node->inputs.size() && i < input_grads.size(); ++i) {
             const Edge& e = node->inputs[i];
-            const Tensor& gi = input_grads[i];
+            Tensor gi = std::move(input_grads[i]);
             if (!e.needs_grad() || !gi.defined()) continue;
             check_grad(*node, i, gi);
             if (e.node) {
-                auto [slot, fresh] = grads.try_emplace(e.node.get(), gi);
+                auto [slot, fresh] = grads.try_emplace(e.node.get(), std::move(gi));
                 if (!fresh) slot->second = add(slot->second, gi);
             } else {
-                accumulate_into_leaf(e.leaf.get(), gi);
+                accumulate_into_leaf(e.leaf.get(), std::move(gi));
             }
         }
     }

@@ -45,12 +45,19 @@ void masked_scores(Mat<T>& s, const CMap<T>& q, const CMap<T>& k, const T* mask,
     }
 }
 
-// Row i of s becomes exp(s - shift) with forbidden (-inf) entries exactly 0; Eigen's
-// vectorised exp clamps its argument, so -inf alone would give a tiny non-zero value.
+// Row i of s becomes exp(s - shift), with Eigen's vectorised exp (a select() around it would
+// fall back to scalar expf). That exp clamps its argument, so a -inf score gives a tiny
+// non-zero value: zero_forbidden_row() then makes forbidden pairs exactly 0.
 template <class T>
 void exp_row(Mat<T>& s, int64_t i, T shift) {
-    auto row = s.row(i).array();
-    row = (row == kNegInf<T>).select(T(0), (row - shift).exp());
+    s.row(i).array() = (s.row(i).array() - shift).exp();
+}
+
+template <class T>
+void zero_forbidden_row(Mat<T>& p, int64_t i, const T* mask, const AttentionDims& d) {
+    const T* m = mask + i * d.mask_strides[2];
+    for (int64_t j = 0; j < d.lk; ++j)
+        if (m[j * d.mask_strides[3]] == T(0)) p(i, j) = T(0);
 }
 
 // The threads to use: one task per (batch, head), parallel when there is enough work.
@@ -86,6 +93,7 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
                     continue;
                 }
                 exp_row(s, i, m);
+                if (mk) zero_forbidden_row(s, i, mk, d);
                 const T sum = s.row(i).sum();
                 s.row(i) /= sum;
                 l[i] = m + std::log(sum);
@@ -115,10 +123,12 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T*
             // P = exp(S - lse), rebuilt from the saved logsumexp; fully masked rows stay 0.
             masked_scores(p, qm, km, mk, d);
             for (int64_t i = 0; i < d.lq; ++i) {
-                if (l[i] == kNegInf<T>)
+                if (l[i] == kNegInf<T>) {
                     p.row(i).setZero();
-                else
+                } else {
                     exp_row(p, i, l[i]);
+                    if (mk) zero_forbidden_row(p, i, mk, d);
+                }
             }
             if (dv) MMap<T>(dv + t * d.lk * d.dv, d.lk, d.dv).noalias() = p.transpose() * gm;
             // dS = P * (dP - rowsum(dO * O)) with dP = dO V^T.

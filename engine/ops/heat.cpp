@@ -45,6 +45,23 @@ cpu::HeatGeometry make_geometry(const Tensor& v, const HeatOptions& o) {
     return g;
 }
 
+// The node's backward: dV, dA, dB (each only when wanted) from dL/dZ and the saved Z, A, B.
+std::vector<Tensor> heat_grads(const cpu::HeatGeometry& geo, const Tensor& a, const Tensor& b,
+                               const Tensor& z, const Tensor& g, const Node& n) {
+    Tensor gc = contiguous_for_kernel(g);
+    Tensor dv, da, db;
+    if (n.needs_grad(0)) dv = Tensor::empty({geo.n, geo.h, geo.w, geo.d}, g.dtype(), g.device());
+    if (n.needs_grad(1)) da = Tensor::empty({geo.d, geo.d}, g.dtype(), g.device());
+    if (n.needs_grad(2)) db = Tensor::empty({geo.d, geo.d}, g.dtype(), g.device());
+    dispatch_float(g.dtype(), "heat_propagate backward", [&](auto tag) {
+        using T = decltype(tag);
+        auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+        cpu::heat_backward<T>(ptr(dv), ptr(da), ptr(db), gc.data<T>(), z.data<T>(), a.data<T>(),
+                              b.data<T>(), geo);
+    });
+    return {dv, da, db};
+}
+
 }  // namespace
 
 Tensor heat_propagate(const Tensor& v, const Tensor& a, const Tensor& b,
@@ -59,22 +76,10 @@ Tensor heat_propagate(const Tensor& v, const Tensor& a, const Tensor& b,
         using T = decltype(tag);
         cpu::heat_forward<T>(z.data<T>(), vc.data<T>(), ac.data<T>(), bc.data<T>(), geo);
     });
-    return record(
-        kOp, z, {v, a, b}, [geo, ac, bc, zs = z.detach()](const Tensor& g, const Node& n) {
-            Tensor gc = contiguous_for_kernel(g);
-            Tensor dv, da, db;
-            if (n.needs_grad(0))
-                dv = Tensor::empty({geo.n, geo.h, geo.w, geo.d}, g.dtype(), g.device());
-            if (n.needs_grad(1)) da = Tensor::empty({geo.d, geo.d}, g.dtype(), g.device());
-            if (n.needs_grad(2)) db = Tensor::empty({geo.d, geo.d}, g.dtype(), g.device());
-            dispatch_float(g.dtype(), "heat_propagate backward", [&](auto tag) {
-                using T = decltype(tag);
-                auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-                cpu::heat_backward<T>(ptr(dv), ptr(da), ptr(db), gc.data<T>(), zs.data<T>(),
-                                      ac.data<T>(), bc.data<T>(), geo);
-            });
-            return std::vector<Tensor>{dv, da, db};
-        });
+    return record(kOp, z, {v, a, b},
+                  [geo, ac, bc, zs = z.detach()](const Tensor& g, const Node& n) {
+                      return heat_grads(geo, ac, bc, zs, g, n);
+                  });
 }
 
 HeatMode heat_mode_from_string(const std::string& name) {

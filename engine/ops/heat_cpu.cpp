@@ -8,7 +8,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
-#include <vector>
+#include <memory>
 
 namespace qbh::cpu {
 
@@ -23,57 +23,110 @@ using MapC = Eigen::Map<const Mat<T>>;
 
 constexpr double kEps = 1e-6;              // layer norm epsilon (QBHEAT.md section 2)
 constexpr int64_t kParallelMin = 1 << 15;  // elements below which threads cost more than they save
+constexpr int64_t kGemmMin = 1 << 20;      // multiply-adds below which a product avoids GEMM
 
-// Mean and 1 / sqrt(var + eps) of one row, biased variance, accumulated in double.
+// Work buffers are left uninitialised: every element is written before it is read.
 template <class T>
-void row_stats(const T* x, int64_t d, double& mean, double& rstd) {
-    double s = 0.0;
-    for (int64_t c = 0; c < d; ++c) s += x[c];
-    mean = s / static_cast<double>(d);
-    double v = 0.0;
-    for (int64_t c = 0; c < d; ++c) v += (x[c] - mean) * (x[c] - mean);
-    rstd = 1.0 / std::sqrt(v / static_cast<double>(d) + kEps);
+std::unique_ptr<T[]> buffer(int64_t n) {
+    return std::unique_ptr<T[]>(new T[n]);
 }
 
-// out = LN(x) row by row (no affine); out may alias x.
 template <class T>
-void layernorm_rows(T* out, const T* x, int64_t rows, int64_t d) {
+using Row = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
+
+// xhat = LN(x) row by row (no affine, biased variance) and, when rstd is given,
+// rstd[r] = 1 / sqrt(var + eps). xhat may alias x. Eigen's reductions are vectorised (a plain
+// loop's sum is not, without -ffast-math).
+template <class T>
+void layernorm_rows(T* xhat, T* rstd, const T* x, int64_t rows, int64_t d) {
 #pragma omp parallel for if (rows * d >= kParallelMin)
     for (int64_t r = 0; r < rows; ++r) {
-        double mean, rstd;
-        row_stats(x + r * d, d, mean, rstd);
-        for (int64_t c = 0; c < d; ++c)
-            out[r * d + c] = static_cast<T>((x[r * d + c] - mean) * rstd);
+        Row<T> xr(x + r * d, d);
+        const T mean = xr.sum() / static_cast<T>(d);
+        const T var = (xr - mean).square().sum() / static_cast<T>(d);
+        const T inv = T(1) / std::sqrt(var + static_cast<T>(kEps));
+        Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>(xhat + r * d, d) = (xr - mean) * inv;
+        if (rstd) rstd[r] = inv;
     }
 }
 
-// gx += (dLN(x)/dx)^T gln row by row: rstd * (g - mean(g) - xhat * mean(g * xhat)).
+// gx += gy + (dLN/dx)^T gl row by row, where the layer norm's part is
+// rstd * (gl - mean(gl) - xhat * mean(gl * xhat)): the backward of a norm step.
 template <class T>
-void layernorm_backward_add(T* gx, const T* gln, const T* x, int64_t rows, int64_t d) {
+void norm_step_backward_add(T* gx, const T* gy, const T* gl, const T* xhat, const T* rstd,
+                            int64_t rows, int64_t d) {
 #pragma omp parallel for if (rows * d >= kParallelMin)
     for (int64_t r = 0; r < rows; ++r) {
-        const T* xr = x + r * d;
-        const T* gr = gln + r * d;
-        double mean, rstd;
-        row_stats(xr, d, mean, rstd);
-        double mg = 0.0, mgx = 0.0;
-        for (int64_t c = 0; c < d; ++c) {
-            mg += gr[c];
-            mgx += gr[c] * (xr[c] - mean) * rstd;
+        Row<T> g(gl + r * d, d), xh(xhat + r * d, d), gyr(gy + r * d, d);
+        const T m1 = g.sum() / static_cast<T>(d), m2 = (g * xh).sum() / static_cast<T>(d);
+        Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>(gx + r * d, d) +=
+            gyr + rstd[r] * (g - m1 - xh * m2);
+    }
+}
+
+// dst = alpha lhs rhs, or dst += alpha lhs rhs when accumulate. Eigen's GEMM starts OpenMP
+// threads from about 1e5 multiply-adds on, which costs more than it saves on the small products
+// of small batches (far more on a busy machine), so those use Eigen's coefficient-based product.
+template <class Dst, class Lhs, class Rhs, class T>
+void product(Dst&& dst, const Lhs& lhs, const Rhs& rhs, T alpha, bool accumulate) {
+    if (lhs.rows() * lhs.cols() * rhs.cols() < kGemmMin) {
+        if (accumulate)
+            dst.noalias() += alpha * lhs.lazyProduct(rhs);
+        else
+            dst.noalias() = alpha * lhs.lazyProduct(rhs);
+    } else if (accumulate) {
+        dst.noalias() += alpha * lhs * rhs;
+    } else {
+        dst.noalias() = alpha * lhs * rhs;
+    }
+}
+
+// One Euler step over `rows` features: y = x + s F(x) M^T with F = identity or layer norm.
+template <class T>
+struct Step {
+    const T* m;
+    T sign;
+    int64_t d;
+    bool norm;
+    Mat<T> mp;  // I + s M: a linear step is then one GEMM, y = x mp^T
+
+    Step(const T* m_, int sign_, int64_t d_, bool norm_)
+        : m(m_), sign(static_cast<T>(sign_)), d(d_), norm(norm_) {
+        mp = sign * MapC<T>(m, d, d);
+        mp.diagonal().array() += T(1);
+    }
+
+    // y = step(x) (y != x); scratch holds rows * d values when norm.
+    void forward(T* y, const T* x, int64_t rows, T* scratch) const {
+        MapM<T> out(y, rows, d);
+        if (!norm) {
+            product(out, MapC<T>(x, rows, d), mp.transpose(), T(1), false);
+            return;
         }
-        mg /= static_cast<double>(d);
-        mgx /= static_cast<double>(d);
-        for (int64_t c = 0; c < d; ++c)
-            gx[r * d + c] += static_cast<T>(rstd * (gr[c] - mg - (xr[c] - mean) * rstd * mgx));
+        layernorm_rows<T>(scratch, nullptr, x, rows, d);
+        out = MapC<T>(x, rows, d);
+        product(out, MapC<T>(scratch, rows, d), MapC<T>(m, d, d).transpose(), sign, true);
     }
-}
 
-// dm += sign * gy^T F(x): the weight gradient of `rows` steps at once (fx = F(x), [rows, d]).
-template <class T>
-void weight_grad_add(T* dm, const T* gy, const T* fx, int sign, int64_t rows, int64_t d) {
-    MapM<T>(dm, d, d).noalias() +=
-        static_cast<T>(sign) * MapC<T>(gy, rows, d).transpose() * MapC<T>(fx, rows, d);
-}
+    // gx += (dy/dx)^T gy. For norm, xhat and rstd are LN(x) and its 1/std (layernorm_rows) and
+    // scratch holds rows * d values; the linear step needs none of them.
+    void backward(T* gx, const T* gy, const T* xhat, const T* rstd, int64_t rows,
+                  T* scratch) const {
+        MapC<T> g(gy, rows, d);
+        if (!norm) {
+            product(MapM<T>(gx, rows, d), g, mp, T(1), true);
+            return;
+        }
+        product(MapM<T>(scratch, rows, d), g, MapC<T>(m, d, d), sign, false);  // dL/dLN(x)
+        norm_step_backward_add(gx, gy, scratch, xhat, rstd, rows, d);
+    }
+
+    // dm += s gy^T F(x) over `rows` steps at once; fx is x (linear) or LN(x) (norm).
+    void weight_grad(T* dm, const T* gy, const T* fx, int64_t rows) const {
+        product(MapM<T>(dm, d, d), MapC<T>(gy, rows, d).transpose(), MapC<T>(fx, rows, d), sign,
+                true);
+    }
+};
 
 // One marching pass of mode cell, seen as lines() independent chains of steps() Euler steps.
 // Step 0 is the source cell on the block's border, step k lies k cells further out. Buffers
@@ -85,19 +138,22 @@ struct Pass {
     int64_t lines() const { return vertical ? g.n * 2 * g.w : g.n * g.h; }
     int64_t steps() const { return vertical ? g.h : g.w; }
     int sign() const { return vertical ? g.row_sign : g.col_sign; }
-
-    // Offset in Z of line l at step k.
+    // The grid row (vertical pass) or column (horizontal pass) of step k.
+    int64_t at_step(int64_t k) const {
+        if (vertical) return g.row_sign > 0 ? g.h - 1 + k : g.h - k;
+        return g.col_sign > 0 ? g.w - 1 + k : g.w - k;
+    }
+    // Offset in Z of line l at step k. Vertical lines are the 2w columns of each image,
+    // horizontal ones the h visible rows of each image.
     int64_t offset(int64_t l, int64_t k) const {
-        const int64_t H = 2 * g.h, W = 2 * g.w;
-        if (vertical) {  // lines are the 2w columns of each image
-            const int64_t n = l / W, j = l % W;
-            const int64_t i = g.row_sign > 0 ? g.h - 1 + k : g.h - k;
-            return ((n * H + i) * W + j) * g.d;
+        const int64_t W = 2 * g.w;
+        int64_t n, i, j;
+        if (vertical) {
+            n = l / W, i = at_step(k), j = l % W;
+        } else {
+            n = l / g.h, i = l % g.h + (g.row_sign > 0 ? 0 : g.h), j = at_step(k);
         }
-        // lines are the h visible rows of each image
-        const int64_t n = l / g.h, i = l % g.h + (g.row_sign > 0 ? 0 : g.h);
-        const int64_t j = g.col_sign > 0 ? g.w - 1 + k : g.w - k;
-        return ((n * H + i) * W + j) * g.d;
+        return ((n * 2 * g.h + i) * W + j) * g.d;
     }
 };
 
@@ -149,50 +205,74 @@ void take_block(T* block, const T* z, const HeatGeometry& g, int64_t r0, int64_t
 
 // Runs a pass forward in place: z's cells at steps 1..K from its cells at step 0.
 template <class T>
-void pass_forward(T* z, const T* m, const Pass& p, bool norm) {
-    const int64_t lines = p.lines(), steps = p.steps(), d = p.g.d, layer = lines * d;
-    std::vector<T> buf((steps + 1) * layer), scratch(norm ? layer : 0);
-    gather(buf.data(), z, p, 0, 1);
+void pass_forward(T* z, const Step<T>& step, const Pass& p) {
+    const int64_t lines = p.lines(), steps = p.steps(), layer = lines * p.g.d;
+    auto buf = buffer<T>((steps + 1) * layer);
+    auto scratch = buffer<T>(step.norm ? layer : 0);
+    gather(buf.get(), z, p, 0, 1);
     for (int64_t k = 0; k < steps; ++k)
-        heat_step_forward(buf.data() + (k + 1) * layer, buf.data() + k * layer, m,
-                          static_cast<T>(p.sign()), lines, d, norm, scratch.data());
-    scatter(z, buf.data() + layer, p, 1, steps + 1);
+        step.forward(buf.get() + (k + 1) * layer, buf.get() + k * layer, lines, scratch.get());
+    scatter(z, buf.get() + layer, p, 1, steps + 1);
 }
 
-// Runs a pass backward: the gradient of its cells at steps 1..K (in gz) flows back to step 0,
-// where it is added in gz; dm (when given) accumulates the pass's weight gradient. z holds the
-// forward's values, so the steps' inputs are read back from it rather than stored.
+// Runs a pass backward. grad holds dL/d(cell) for steps 0..K, step-major, as far as it is known
+// (direct terms); on return its layer 0 is the total gradient of the source cells. dm (when
+// given) accumulates the weight gradient. The steps' inputs are read back from the saved z.
 template <class T>
-void pass_backward(T* gz, T* dm, const T* z, const T* m, const Pass& p, bool norm) {
-    const int64_t lines = p.lines(), steps = p.steps(), d = p.g.d, layer = lines * d;
-    std::vector<T> grad((steps + 1) * layer), act(steps * layer), scratch(norm ? layer : 0);
-    gather(grad.data(), gz, p, 0, steps + 1);
-    gather(act.data(), z, p, 0, steps);
-    const T sign = static_cast<T>(p.sign());
+void pass_backward(T* grad, T* dm, const T* z, const Step<T>& step, const Pass& p) {
+    const int64_t lines = p.lines(), steps = p.steps(), layer = lines * p.g.d;
+    auto act = buffer<T>(steps * layer);
+    auto rstd = buffer<T>(step.norm ? steps * lines : 0);
+    auto scratch = buffer<T>(step.norm ? layer : 0);
+    gather(act.get(), z, p, 0, steps);
+    if (step.norm) layernorm_rows(act.get(), rstd.get(), act.get(), steps * lines, p.g.d);
     for (int64_t k = steps; k >= 1; --k)  // grad[k] is complete once step k + 1 has run
-        heat_step_backward(grad.data() + (k - 1) * layer, grad.data() + k * layer,
-                           act.data() + (k - 1) * layer, m, sign, lines, d, norm, scratch.data());
-    if (dm) {
-        if (norm) layernorm_rows(act.data(), act.data(), steps * lines, d);
-        weight_grad_add(dm, grad.data() + layer, act.data(), p.sign(), steps * lines, d);
-    }
-    scatter(gz, grad.data(), p, 0, 1);
+        step.backward(grad + (k - 1) * layer, grad + k * layer, act.get() + (k - 1) * layer,
+                      rstd.get() + (step.norm ? (k - 1) * lines : 0), lines, scratch.get());
+    if (dm) step.weight_grad(dm, grad + layer, act.get(), steps * lines);
 }
 
 template <class T>
 void cell_forward(T* z, const T* v, const T* a, const T* b, const HeatGeometry& g) {
     put_block(z, v, g, visible_row0(g), visible_col0(g));
-    pass_forward(z, a, Pass{g, false}, g.norm);  // fills the visible rows
-    pass_forward(z, b, Pass{g, true}, g.norm);   // fills the other rows, all columns
+    pass_forward(z, Step<T>(a, g.col_sign, g.d, g.norm), Pass{g, false});  // the visible rows
+    pass_forward(z, Step<T>(b, g.row_sign, g.d, g.norm), Pass{g, true});   // the other rows
 }
 
+// Mode cell backward, in reverse pass order. Instead of copying dL/dZ to accumulate into it,
+// the few cells that are sources of a later pass take their total gradient from that pass:
+// the vertical pass's source row (inside the visible rows) and the horizontal pass's source
+// column (the block's border).
 template <class T>
 void cell_backward(T* dv, T* da, T* db, const T* gz, const T* z, const T* a, const T* b,
                    const HeatGeometry& g) {
-    std::vector<T> grad(gz, gz + g.n * 4 * g.h * g.w * g.d);
-    pass_backward(grad.data(), db, z, b, Pass{g, true}, g.norm);
-    if (dv || da) pass_backward(grad.data(), da, z, a, Pass{g, false}, g.norm);
-    if (dv) take_block(dv, grad.data(), g, visible_row0(g), visible_col0(g));
+    const Pass vp{g, true}, hp{g, false};
+    const int64_t d = g.d, lv = vp.lines(), lh = hp.lines();
+    auto gv = buffer<T>((g.h + 1) * lv * d);
+    gather(gv.get(), gz, vp, 0, g.h + 1);
+    pass_backward(gv.get(), db, z, Step<T>(b, g.row_sign, d, g.norm), vp);
+    if (!dv && !da) return;
+
+    const int64_t r0 = visible_row0(g), c0 = visible_col0(g);
+    const int64_t si = vp.at_step(0) - r0;  // the vertical source row, inside the block
+    const int64_t sj = hp.at_step(0) - c0;  // the horizontal source column, inside the block
+    auto gh = buffer<T>((g.w + 1) * lh * d);
+    gather(gh.get(), gz, hp, 0, g.w + 1);
+    for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t k = 0; k <= g.w; ++k)
+            std::copy_n(gv.get() + (n * 2 * g.w + hp.at_step(k)) * d, d,
+                        gh.get() + (k * lh + n * g.h + si) * d);
+    pass_backward(gh.get(), da, z, Step<T>(a, g.col_sign, d, g.norm), hp);
+    if (!dv) return;
+
+    take_block(dv, gz, g, r0, c0);
+    for (int64_t n = 0; n < g.n; ++n) {
+        for (int64_t j = 0; j < g.w; ++j)
+            std::copy_n(gv.get() + (n * 2 * g.w + c0 + j) * d, d,
+                        dv + ((n * g.h + si) * g.w + j) * d);
+        for (int64_t i = 0; i < g.h; ++i)
+            std::copy_n(gh.get() + (n * g.h + i) * d, d, dv + ((n * g.h + i) * g.w + sj) * d);
+    }
 }
 
 // Mode block: R = step_A(V) beside the block, Q = step_B(V) above or below, F = step_B(R) in
@@ -200,16 +280,17 @@ void cell_backward(T* dv, T* da, T* db, const T* gz, const T* z, const T* a, con
 template <class T>
 void block_forward(T* z, const T* v, const T* a, const T* b, const HeatGeometry& g) {
     const int64_t rows = g.n * g.h * g.w, size = rows * g.d;
-    std::vector<T> r(size), q(size), f(size), scratch(g.norm ? size : 0);
-    const T cs = static_cast<T>(g.col_sign), rs = static_cast<T>(g.row_sign);
-    heat_step_forward(r.data(), v, a, cs, rows, g.d, g.norm, scratch.data());
-    heat_step_forward(q.data(), v, b, rs, rows, g.d, g.norm, scratch.data());
-    heat_step_forward(f.data(), r.data(), b, rs, rows, g.d, g.norm, scratch.data());
+    auto r = buffer<T>(size), q = buffer<T>(size), f = buffer<T>(size);
+    auto scratch = buffer<T>(g.norm ? size : 0);
+    const Step<T> sa(a, g.col_sign, g.d, g.norm), sb(b, g.row_sign, g.d, g.norm);
+    sa.forward(r.get(), v, rows, scratch.get());
+    sb.forward(q.get(), v, rows, scratch.get());
+    sb.forward(f.get(), r.get(), rows, scratch.get());
     const int64_t r0 = visible_row0(g), c0 = visible_col0(g), r1 = g.h - r0, c1 = g.w - c0;
     put_block(z, v, g, r0, c0);
-    put_block(z, r.data(), g, r0, c1);
-    put_block(z, q.data(), g, r1, c0);
-    put_block(z, f.data(), g, r1, c1);
+    put_block(z, r.get(), g, r0, c1);
+    put_block(z, q.get(), g, r1, c0);
+    put_block(z, f.get(), g, r1, c1);
 }
 
 template <class T>
@@ -217,59 +298,33 @@ void block_backward(T* dv, T* da, T* db, const T* gz, const T* z, const T* a, co
                     const HeatGeometry& g) {
     const int64_t rows = g.n * g.h * g.w, size = rows * g.d;
     const int64_t r0 = visible_row0(g), c0 = visible_col0(g), r1 = g.h - r0, c1 = g.w - c0;
-    std::vector<T> gv(size), gr(size), gq(size), gf(size), v(size), r(size);
-    std::vector<T> scratch(g.norm ? size : 0);
-    take_block(gv.data(), gz, g, r0, c0);
-    take_block(gr.data(), gz, g, r0, c1);
-    take_block(gq.data(), gz, g, r1, c0);
-    take_block(gf.data(), gz, g, r1, c1);
-    take_block(v.data(), z, g, r0, c0);
-    take_block(r.data(), z, g, r0, c1);
-    const T cs = static_cast<T>(g.col_sign), rs = static_cast<T>(g.row_sign);
+    auto gr = buffer<T>(size), gq = buffer<T>(size), gf = buffer<T>(size);
+    auto v = buffer<T>(size), r = buffer<T>(size), scratch = buffer<T>(g.norm ? size : 0);
+    auto rstd_v = buffer<T>(g.norm ? rows : 0), rstd_r = buffer<T>(g.norm ? rows : 0);
+    take_block(gr.get(), gz, g, r0, c1);
+    take_block(gq.get(), gz, g, r1, c0);
+    take_block(gf.get(), gz, g, r1, c1);
+    take_block(v.get(), z, g, r0, c0);
+    take_block(r.get(), z, g, r0, c1);
+    if (g.norm) {  // from here on v and r hold LN(V) and LN(R)
+        layernorm_rows(v.get(), rstd_v.get(), v.get(), rows, g.d);
+        layernorm_rows(r.get(), rstd_r.get(), r.get(), rows, g.d);
+    }
+    const Step<T> sa(a, g.col_sign, g.d, g.norm), sb(b, g.row_sign, g.d, g.norm);
     // Reverse order of the forward: F = step_B(R) first, then Q and R, both from V.
-    heat_step_backward(gr.data(), gf.data(), r.data(), b, rs, rows, g.d, g.norm, scratch.data());
+    sb.backward(gr.get(), gf.get(), r.get(), rstd_r.get(), rows, scratch.get());
     if (db) {
-        if (g.norm) layernorm_rows(r.data(), r.data(), rows, g.d);
-        weight_grad_add(db, gf.data(), r.data(), g.row_sign, rows, g.d);
+        sb.weight_grad(db, gf.get(), r.get(), rows);
+        sb.weight_grad(db, gq.get(), v.get(), rows);
     }
-    if (dv) {
-        heat_step_backward(gv.data(), gq.data(), v.data(), b, rs, rows, g.d, g.norm,
-                           scratch.data());
-        heat_step_backward(gv.data(), gr.data(), v.data(), a, cs, rows, g.d, g.norm,
-                           scratch.data());
-        std::copy(gv.begin(), gv.end(), dv);
-    }
-    if (g.norm && (da || db)) layernorm_rows(v.data(), v.data(), rows, g.d);
-    if (db) weight_grad_add(db, gq.data(), v.data(), g.row_sign, rows, g.d);
-    if (da) weight_grad_add(da, gr.data(), v.data(), g.col_sign, rows, g.d);
+    if (da) sa.weight_grad(da, gr.get(), v.get(), rows);
+    if (!dv) return;
+    take_block(dv, gz, g, r0, c0);
+    sb.backward(dv, gq.get(), v.get(), rstd_v.get(), rows, scratch.get());
+    sa.backward(dv, gr.get(), v.get(), rstd_v.get(), rows, scratch.get());
 }
 
 }  // namespace
-
-template <class T>
-void heat_step_forward(T* y, const T* x, const T* m, T sign, int64_t rows, int64_t d, bool norm,
-                       T* scratch) {
-    MapM<T> out(y, rows, d);
-    MapC<T> in(x, rows, d);
-    out = in;
-    if (norm) layernorm_rows(scratch, x, rows, d);
-    MapC<T> f(norm ? scratch : x, rows, d);
-    out.noalias() += sign * f * MapC<T>(m, d, d).transpose();
-}
-
-template <class T>
-void heat_step_backward(T* gx, const T* gy, const T* x, const T* m, T sign, int64_t rows, int64_t d,
-                        bool norm, T* scratch) {
-    MapM<T> out(gx, rows, d);
-    MapC<T> g(gy, rows, d);
-    out += g;  // the identity path
-    if (!norm) {
-        out.noalias() += sign * g * MapC<T>(m, d, d);
-        return;
-    }
-    MapM<T>(scratch, rows, d).noalias() = sign * g * MapC<T>(m, d, d);  // dL/dLN(x)
-    layernorm_backward_add(gx, scratch, x, rows, d);
-}
 
 template <class T>
 void heat_forward(T* z, const T* v, const T* a, const T* b, const HeatGeometry& g) {
@@ -290,15 +345,13 @@ void heat_backward(T* dv, T* da, T* db, const T* gz, const T* z, const T* a, con
         cell_backward(dv, da, db, gz, z, a, b, g);
 }
 
-#define QBH_HEAT_INSTANTIATE(T)                                                                \
-    template void heat_forward<T>(T*, const T*, const T*, const T*, const HeatGeometry&);      \
-    template void heat_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,         \
-                                   const HeatGeometry&);                                       \
-    template void heat_step_forward<T>(T*, const T*, const T*, T, int64_t, int64_t, bool, T*); \
-    template void heat_step_backward<T>(T*, const T*, const T*, const T*, T, int64_t, int64_t, \
-                                        bool, T*);
-QBH_HEAT_INSTANTIATE(float)
-QBH_HEAT_INSTANTIATE(double)
-#undef QBH_HEAT_INSTANTIATE
+template void heat_forward<float>(float*, const float*, const float*, const float*,
+                                  const HeatGeometry&);
+template void heat_forward<double>(double*, const double*, const double*, const double*,
+                                   const HeatGeometry&);
+template void heat_backward<float>(float*, float*, float*, const float*, const float*, const float*,
+                                   const float*, const HeatGeometry&);
+template void heat_backward<double>(double*, double*, double*, const double*, const double*,
+                                    const double*, const double*, const HeatGeometry&);
 
 }  // namespace qbh::cpu

@@ -26,16 +26,4 @@ template <class T>
 void heat_backward(T* dv, T* da, T* db, const T* gz, const T* z, const T* a, const T* b,
                    const HeatGeometry& g);
 
-// The building block, over `rows` features of length d (row-major, y != x):
-//   y = x + sign * F(x) m^T, F = identity, or layer norm without affine (eps 1e-6) when norm.
-// For norm, `scratch` holds rows * d values; it is unused otherwise.
-template <class T>
-void heat_step_forward(T* y, const T* x, const T* m, T sign, int64_t rows, int64_t d, bool norm,
-                       T* scratch);
-
-// Backward of heat_step_forward with respect to x, accumulated: gx += dy/dx^T gy.
-template <class T>
-void heat_step_backward(T* gx, const T* gy, const T* x, const T* m, T sign, int64_t rows, int64_t d,
-                        bool norm, T* scratch);
-
 }  // namespace qbh::cpu

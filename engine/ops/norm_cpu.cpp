@@ -24,22 +24,46 @@ int threads_for(int64_t work) {
 // ---------------------------------------------------------------------------------------------
 // layer_norm
 
+// Row sums keep one partial sum per lane of a 64-byte vector register and add the lanes in a
+// tree at the end: gcc's `omp simd reduction` finishes with 16 serial scalar adds, which
+// dominated rows as short as 64.
+template <class T>
+constexpr int kLanes = 64 / sizeof(T);
+
+template <class T>
+inline T tree_sum(T* acc) {
+    for (int s = kLanes<T> / 2; s > 0; s /= 2)
+        for (int k = 0; k < s; ++k) acc[k] += acc[k + s];
+    return acc[0];
+}
+
+// Calls f(c, lane) for every c < cols with lane = c % kLanes: whole registers in a vectorised
+// loop, then the tail one by one.
+template <class T, class F>
+inline void for_lanes(int64_t cols, F&& f) {
+    constexpr int L = kLanes<T>;
+    int64_t c = 0;
+    for (; c + L <= cols; c += L) {
+#pragma omp simd
+        for (int k = 0; k < L; ++k) f(c + k, k);
+    }
+    for (int k = 0; c + k < cols; ++k) f(c + k, k);
+}
+
 // Mean and rstd of one row in two passes: centring before squaring avoids the cancellation of
 // E[x^2] - E[x]^2, and the row is still in cache for the second pass.
 template <class T>
 inline void row_stats(const T* x, int64_t cols, double eps, T& mean, T& rstd) {
-    T sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t c = 0; c < cols; ++c) sum += x[c];
-    const T m = sum / static_cast<T>(cols);
-    T sq = 0;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t c = 0; c < cols; ++c) {
+    T acc[kLanes<T>] = {};
+    for_lanes<T>(cols, [&](int64_t c, int k) { acc[k] += x[c]; });
+    const T m = tree_sum(acc) / static_cast<T>(cols);
+    T sq[kLanes<T>] = {};
+    for_lanes<T>(cols, [&](int64_t c, int k) {
         const T d = x[c] - m;
-        sq += d * d;
-    }
+        sq[k] += d * d;
+    });
     mean = m;
-    rstd = static_cast<T>(1.0 / std::sqrt(static_cast<double>(sq) / cols + eps));
+    rstd = T(1) / std::sqrt(tree_sum(sq) / static_cast<T>(cols) + static_cast<T>(eps));
 }
 
 // The affine variants are template flags so that each inner loop is branch-free and vectorises.
@@ -65,34 +89,29 @@ void ln_forward(T* out, T* mean, T* rstd, const T* x, const T* w, const T* b, in
 }
 
 // One row of the backward: with xhat = (x - mean) rstd and gw = dout * w,
-// dx = rstd (gw - mean(gw) - xhat mean(gw xhat)); dw += dout xhat and db += dout go to the
-// thread's partial sums pw / pb (null when not wanted).
-template <class T, bool kW>
+// dx = rstd (gw - mean(gw) - xhat mean(gw xhat)); with kP, dw += dout xhat and db += dout go
+// to the thread's partial sums pw / pb in the same pass as the row sums.
+template <class T, bool kW, bool kP>
 inline void ln_backward_row(T* dx, T* pw, T* pb, const T* g, const T* x, const T* w, T m, T s,
                             int64_t cols) {
-    T sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
+    T ag[kLanes<T>] = {}, agx[kLanes<T>] = {};
+    for_lanes<T>(cols, [&](int64_t c, int k) {
+        const T xh = (x[c] - m) * s;
+        const T gw = kW ? g[c] * w[c] : g[c];
+        ag[k] += gw;
+        agx[k] += gw * xh;
+        if constexpr (kP) {
+            pw[c] += g[c] * xh;
+            pb[c] += g[c];
+        }
+    });
+    if (!dx) return;
+    const T mg = tree_sum(ag) / static_cast<T>(cols), mgx = tree_sum(agx) / static_cast<T>(cols);
+#pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
         const T xh = (x[c] - m) * s;
         const T gw = kW ? g[c] * w[c] : g[c];
-        sum_g += gw;
-        sum_gx += gw * xh;
-    }
-    if (pw) {
-#pragma omp simd
-        for (int64_t c = 0; c < cols; ++c) {
-            pw[c] += g[c] * ((x[c] - m) * s);
-            pb[c] += g[c];
-        }
-    }
-    if (dx) {
-        const T mg = sum_g / static_cast<T>(cols), mgx = sum_gx / static_cast<T>(cols);
-#pragma omp simd
-        for (int64_t c = 0; c < cols; ++c) {
-            const T xh = (x[c] - m) * s;
-            const T gw = kW ? g[c] * w[c] : g[c];
-            dx[c] = s * (gw - mg - xh * mgx);
-        }
+        dx[c] = s * (gw - mg - xh * mgx);
     }
 }
 
@@ -118,8 +137,13 @@ void ln_backward(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, con
             if (params) std::fill(part.begin(), part.end(), T(0));
             const int64_t end = std::min(rows, (blk + 1) * kBlock);
             for (int64_t r = blk * kBlock; r < end; ++r) {
-                ln_backward_row<T, kW>(dx ? dx + r * cols : nullptr, pw, pb, dout + r * cols,
-                                       x + r * cols, w, mean[r], rstd[r], cols);
+                T* dxr = dx ? dx + r * cols : nullptr;
+                if (params)
+                    ln_backward_row<T, kW, true>(dxr, pw, pb, dout + r * cols, x + r * cols, w,
+                                                 mean[r], rstd[r], cols);
+                else
+                    ln_backward_row<T, kW, false>(dxr, pw, pb, dout + r * cols, x + r * cols, w,
+                                                  mean[r], rstd[r], cols);
             }
             if (params)
                 for (int64_t c = 0; c < 2 * cols; ++c) a[c] += part[c];
