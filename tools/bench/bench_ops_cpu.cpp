@@ -136,7 +136,9 @@ void add_attention() {
         true);
 }
 
-// Cell mode, top-left corner, norm off (the defaults); A and B small so powers stay tame.
+// Cell mode, top-left corner, norm off (the defaults); A and B small so powers stay tame. The
+// flop count is that of the step GEMMs: w steps over the n*h visible rows, then h steps over
+// n*2w rows, each a [rows, d] x [d, d] product: 6 n h w d^2.
 void add_heat(int64_t n, int64_t hw, int64_t d) {
     add(
         "heat_cell/n" + std::to_string(n) + "_" + std::to_string(hw) + "x" + std::to_string(hw) +
@@ -148,7 +150,7 @@ void add_heat(int64_t n, int64_t hw, int64_t d) {
                     return heat_propagate(t[0], t[1], t[2], HeatOptions{});
                 }};
         },
-        true);
+        true, 6.0 * n * hw * hw * d * d);
 }
 void add_heats() {
     add_heat(64, 4, 192);
