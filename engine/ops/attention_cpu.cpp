@@ -4,13 +4,10 @@
 // rebuilds the probabilities from it instead of storing the [Lq, Lk] matrix per head.
 #include "engine/ops/attention_cpu.h"
 
+#include "engine/ops/eigen_cpu.h"
+
 #include <omp.h>
 
-// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics
-// as Eigen instantiates them; they are not about this code.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#include <Eigen/Dense>
 #include <cmath>
 #include <limits>
 
@@ -18,12 +15,6 @@ namespace qbh::cpu {
 
 namespace {
 
-template <class T>
-using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using CMap = Eigen::Map<const Mat<T>>;
-template <class T>
-using MMap = Eigen::Map<Mat<T>>;
 template <class T>
 using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
@@ -33,7 +24,7 @@ constexpr T kNegInf = -std::numeric_limits<T>::infinity();
 // s = q k^T scale for one (batch, head), -inf where the mask (already offset to this batch
 // and head) forbids the pair.
 template <class T>
-void masked_scores(Mat<T>& s, const CMap<T>& q, const CMap<T>& k, const T* mask,
+void masked_scores(RowMatrix<T>& s, const ConstRowMap<T>& q, const ConstRowMap<T>& k, const T* mask,
                    const AttentionDims& d) {
     s.noalias() = q * k.transpose();
     s *= static_cast<T>(d.scale);
@@ -49,12 +40,12 @@ void masked_scores(Mat<T>& s, const CMap<T>& q, const CMap<T>& k, const T* mask,
 // fall back to scalar expf). That exp clamps its argument, so a -inf score gives a tiny
 // non-zero value: zero_forbidden_row() then makes forbidden pairs exactly 0.
 template <class T>
-void exp_row(Mat<T>& s, int64_t i, T shift) {
+void exp_row(RowMatrix<T>& s, int64_t i, T shift) {
     s.row(i).array() = (s.row(i).array() - shift).exp();
 }
 
 template <class T>
-void zero_forbidden_row(Mat<T>& p, int64_t i, const T* mask, const AttentionDims& d) {
+void zero_forbidden_row(RowMatrix<T>& p, int64_t i, const T* mask, const AttentionDims& d) {
     const T* m = mask + i * d.mask_strides[2];
     for (int64_t j = 0; j < d.lk; ++j)
         if (m[j * d.mask_strides[3]] == T(0)) p(i, j) = T(0);
@@ -75,13 +66,13 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
     const int64_t heads = d.b * d.h;
 #pragma omp parallel num_threads(attention_threads(d))
     {
-        Mat<T> s(d.lq, d.lk);  // scores, then probabilities, of the current head
+        RowMatrix<T> s(d.lq, d.lk);  // scores, then probabilities, of the current head
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < heads; ++t) {
             const int64_t bi = t / d.h, hi = t % d.h;
-            CMap<T> qm(q + t * d.lq * d.d, d.lq, d.d), km(k + t * d.lk * d.d, d.lk, d.d);
-            CMap<T> vm(v + t * d.lk * d.dv, d.lk, d.dv);
-            MMap<T> om(out + t * d.lq * d.dv, d.lq, d.dv);
+            ConstRowMap<T> qm(q + t * d.lq * d.d, d.lq, d.d), km(k + t * d.lk * d.d, d.lk, d.d);
+            ConstRowMap<T> vm(v + t * d.lk * d.dv, d.lk, d.dv);
+            RowMap<T> om(out + t * d.lq * d.dv, d.lq, d.dv);
             T* l = lse + t * d.lq;
             const T* mk = mask ? mask + bi * d.mask_strides[0] + hi * d.mask_strides[1] : nullptr;
             masked_scores(s, qm, km, mk, d);
@@ -110,14 +101,15 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T*
     const T scale = static_cast<T>(d.scale);
 #pragma omp parallel num_threads(attention_threads(d))
     {
-        Mat<T> p(d.lq, d.lk), ds(d.lq, d.lk);
+        RowMatrix<T> p(d.lq, d.lk), ds(d.lq, d.lk);
         Vec<T> di(d.lq);
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < heads; ++t) {
             const int64_t bi = t / d.h, hi = t % d.h;
-            CMap<T> qm(q + t * d.lq * d.d, d.lq, d.d), km(k + t * d.lk * d.d, d.lk, d.d);
-            CMap<T> vm(v + t * d.lk * d.dv, d.lk, d.dv);
-            CMap<T> om(out + t * d.lq * d.dv, d.lq, d.dv), gm(dout + t * d.lq * d.dv, d.lq, d.dv);
+            ConstRowMap<T> qm(q + t * d.lq * d.d, d.lq, d.d), km(k + t * d.lk * d.d, d.lk, d.d);
+            ConstRowMap<T> vm(v + t * d.lk * d.dv, d.lk, d.dv);
+            ConstRowMap<T> om(out + t * d.lq * d.dv, d.lq, d.dv),
+                gm(dout + t * d.lq * d.dv, d.lq, d.dv);
             const T* l = lse + t * d.lq;
             const T* mk = mask ? mask + bi * d.mask_strides[0] + hi * d.mask_strides[1] : nullptr;
             // P = exp(S - lse), rebuilt from the saved logsumexp; fully masked rows stay 0.
@@ -130,15 +122,15 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T*
                     if (mk) zero_forbidden_row(p, i, mk, d);
                 }
             }
-            if (dv) MMap<T>(dv + t * d.lk * d.dv, d.lk, d.dv).noalias() = p.transpose() * gm;
+            if (dv) RowMap<T>(dv + t * d.lk * d.dv, d.lk, d.dv).noalias() = p.transpose() * gm;
             // dS = P * (dP - rowsum(dO * O)) with dP = dO V^T.
             ds.noalias() = gm * vm.transpose();
             di = (gm.array() * om.array()).rowwise().sum();
             ds.array().colwise() -= di.array();
             ds.array() *= p.array();
-            if (dq) MMap<T>(dq + t * d.lq * d.d, d.lq, d.d).noalias() = (ds * km) * scale;
+            if (dq) RowMap<T>(dq + t * d.lq * d.d, d.lq, d.d).noalias() = (ds * km) * scale;
             if (dk)
-                MMap<T>(dk + t * d.lk * d.d, d.lk, d.d).noalias() = (ds.transpose() * qm) * scale;
+                RowMap<T>(dk + t * d.lk * d.d, d.lk, d.d).noalias() = (ds.transpose() * qm) * scale;
         }
     }
 }

@@ -42,6 +42,7 @@ void dispatch_copy(DType dt, Fn&& fn) {
 
 void copy_strided(void* dst, DType dst_dtype, const void* src, DType src_dtype, const Shape& shape,
                   const Strides& src_strides) {
+    if (numel_of(shape) == 0) return;  // empty tensors may have null data pointers
     Strides dst_strides = contiguous_strides(shape);
     if (dst_dtype == src_dtype && src_strides == dst_strides) {
         std::memcpy(dst, src, numel_of(shape) * dtype_size(dst_dtype));

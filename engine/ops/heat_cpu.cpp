@@ -3,9 +3,8 @@
 // step-major so that every Euler step is one Eigen GEMM over all chains of the batch.
 #include "engine/ops/heat_cpu.h"
 
-// GCC 12 reports false "may be used uninitialized" warnings inside Eigen's AVX-512 kernels.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Dense>
+#include "engine/ops/eigen_cpu.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -13,13 +12,6 @@
 namespace qbh::cpu {
 
 namespace {
-
-template <class T>
-using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using MapM = Eigen::Map<Mat<T>>;
-template <class T>
-using MapC = Eigen::Map<const Mat<T>>;
 
 constexpr double kEps = 1e-6;              // layer norm epsilon (QBHEAT.md section 2)
 constexpr int64_t kParallelMin = 1 << 15;  // elements below which threads cost more than they save
@@ -88,43 +80,44 @@ struct Step {
     T sign;
     int64_t d;
     bool norm;
-    Mat<T> mp;  // I + s M: a linear step is then one GEMM, y = x mp^T
+    RowMatrix<T> mp;  // I + s M: a linear step is then one GEMM, y = x mp^T
 
     Step(const T* m_, int sign_, int64_t d_, bool norm_)
         : m(m_), sign(static_cast<T>(sign_)), d(d_), norm(norm_) {
-        mp = sign * MapC<T>(m, d, d);
+        mp = sign * ConstRowMap<T>(m, d, d);
         mp.diagonal().array() += T(1);
     }
 
     // y = step(x) (y != x); scratch holds rows * d values when norm.
     void forward(T* y, const T* x, int64_t rows, T* scratch) const {
-        MapM<T> out(y, rows, d);
+        RowMap<T> out(y, rows, d);
         if (!norm) {
-            product(out, MapC<T>(x, rows, d), mp.transpose(), T(1), false);
+            product(out, ConstRowMap<T>(x, rows, d), mp.transpose(), T(1), false);
             return;
         }
         layernorm_rows<T>(scratch, nullptr, x, rows, d);
-        out = MapC<T>(x, rows, d);
-        product(out, MapC<T>(scratch, rows, d), MapC<T>(m, d, d).transpose(), sign, true);
+        out = ConstRowMap<T>(x, rows, d);
+        product(out, ConstRowMap<T>(scratch, rows, d), ConstRowMap<T>(m, d, d).transpose(), sign,
+                true);
     }
 
     // gx += (dy/dx)^T gy. For norm, xhat and rstd are LN(x) and its 1/std (layernorm_rows) and
     // scratch holds rows * d values; the linear step needs none of them.
     void backward(T* gx, const T* gy, const T* xhat, const T* rstd, int64_t rows,
                   T* scratch) const {
-        MapC<T> g(gy, rows, d);
+        ConstRowMap<T> g(gy, rows, d);
         if (!norm) {
-            product(MapM<T>(gx, rows, d), g, mp, T(1), true);
+            product(RowMap<T>(gx, rows, d), g, mp, T(1), true);
             return;
         }
-        product(MapM<T>(scratch, rows, d), g, MapC<T>(m, d, d), sign, false);  // dL/dLN(x)
+        product(RowMap<T>(scratch, rows, d), g, ConstRowMap<T>(m, d, d), sign, false);  // dL/dLN(x)
         norm_step_backward_add(gx, gy, scratch, xhat, rstd, rows, d);
     }
 
     // dm += s gy^T F(x) over `rows` steps at once; fx is x (linear) or LN(x) (norm).
     void weight_grad(T* dm, const T* gy, const T* fx, int64_t rows) const {
-        product(MapM<T>(dm, d, d), MapC<T>(gy, rows, d).transpose(), MapC<T>(fx, rows, d), sign,
-                true);
+        product(RowMap<T>(dm, d, d), ConstRowMap<T>(gy, rows, d).transpose(),
+                ConstRowMap<T>(fx, rows, d), sign, true);
     }
 };
 

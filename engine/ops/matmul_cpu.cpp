@@ -3,13 +3,10 @@
 // each big product into slabs; Eigen itself always runs single-threaded.
 #include "engine/ops/matmul_cpu.h"
 
+#include "engine/ops/eigen_cpu.h"
+
 #include <omp.h>
 
-// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics
-// as Eigen instantiates them; they are not about this code.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#include <Eigen/Dense>
 #include <algorithm>
 
 namespace qbh::cpu {
