@@ -100,6 +100,20 @@ def wait_for_quiet(max_load):
         time.sleep(30)
 
 
+def busy_seconds():
+    """CPU seconds spent by everything on the machine so far (/proc/stat, all but idle/iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds():
+    """CPU seconds of this script and the benchmark programs it ran (its finished children)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def cpu_model():
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -140,15 +154,20 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     if args.quiet_load is not None:
         wait_for_quiet(args.quiet_load)
+    load_start = os.getloadavg()[0]
     qbh_raw = [json.load(open(f)) for f in args.qbh_json or []]
     torch_raw = [json.load(open(f)) for f in args.torch_json or []]
-    loads = [os.getloadavg()[0]]
+    # Other processes' CPU time during each round: the load average cannot tell them from the
+    # benchmark's own threads (a 2-thread run alone shows a load near 2).
+    foreign = []
     for _ in range(0 if args.qbh_json and args.torch_json else args.rounds):
+        busy, own, start = busy_seconds(), own_seconds(), time.time()
         if not args.qbh_json:
             qbh_raw.append(run_qbh(args, env))
         if not args.torch_json:
             torch_raw.append(run_torch(args, env))
-        loads.append(os.getloadavg()[0])
+        other = (busy_seconds() - busy) - (own_seconds() - own)
+        foreign.append(f"{max(other, 0.0):.1f} s of {time.time() - start:.0f} s")
     if args.save:
         os.makedirs(args.save, exist_ok=True)
         for side, raws in (("qbh", qbh_raw), ("torch", torch_raw)):
@@ -163,8 +182,8 @@ def main():
           f"(qbheat omp_max_threads {qctx.get('omp_max_threads', '?')}, "
           f"torch {ctx.get('threads', '?')}); torch {ctx.get('torch', '?')} "
           f"({ctx.get('cpu_capability', '?')}, MKL {ctx.get('mkl', '?')}); "
-          f"1-min load average at start and after each round: "
-          f"{', '.join(f'{x:.2f}' for x in loads)}\n")
+          f"1-min load average at start {load_start:.2f}; CPU time of other processes per "
+          f"round: {', '.join(foreign) or 'not measured'}\n")
     print(table(best_of(map(qbh_table, qbh_raw)), best_of(map(torch_table, torch_raw))))
     print(f"\nTimes: median over repetitions (± coefficient of variation), best of "
           f"{max(len(qbh_raw), len(torch_raw))} rounds; ratio = PyTorch / qbheat "
