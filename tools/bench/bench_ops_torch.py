@@ -112,31 +112,28 @@ def measure(fn, reps, min_time, warmup):
     return times, iters
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--reps", type=int, default=10)
-    p.add_argument("--min-time", type=float, default=0.2, help="seconds per repetition")
-    p.add_argument("--warmup", type=float, default=0.2, help="seconds of warm-up per case")
-    p.add_argument("--filter", default=".", help="regex on case names (re.search)")
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-
-    results = []
+def all_cases():
+    """Full case name ("gemm/256/fwd") -> (inputs maker, op, forward/backward builder, flop)."""
+    table = {}
     for name, make, op, backward, flop in cases():
-        variants = [("fwd", forward_fn)] + ([("fwdbwd", forward_backward_fn)] if backward else [])
-        for suffix, build in variants:
-            full = f"{name}/{suffix}"
-            if not re.search(args.filter, full):
-                continue
-            times, iters = measure(build(make(), op), args.reps, args.min_time, args.warmup)
-            med = statistics.median(times)
-            cv = statistics.stdev(times) / statistics.mean(times) if len(times) > 1 else 0.0
-            results.append({"name": full, "median_s": med, "cv": cv, "iterations": iters,
-                            "reps": len(times), "flop": flop if suffix == "fwd" else 0})
-            print(f"{full:45s} {med * 1e3:10.3f} ms  cv {cv * 100:4.1f}%", file=sys.stderr)
+        table[f"{name}/fwd"] = (make, op, forward_fn, flop)
+        if backward:
+            table[f"{name}/fwdbwd"] = (make, op, forward_backward_fn, 0)
+    return table
 
-    context = {
+
+def run_case(name, case, args):
+    make, op, build, flop = case
+    times, iters = measure(build(make(), op), args.reps, args.min_time, args.warmup)
+    med = statistics.median(times)
+    cv = statistics.stdev(times) / statistics.mean(times) if len(times) > 1 else 0.0
+    print(f"{name:45s} {med * 1e3:10.3f} ms  cv {cv * 100:4.1f}%", file=sys.stderr)
+    return {"name": name, "median_s": med, "cv": cv, "iterations": iters, "reps": len(times),
+            "flop": flop}
+
+
+def context():
+    return {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -145,7 +142,36 @@ def main():
         "python": platform.python_version(),
         "heat_ref": heat_ref is not None,
     }
-    json.dump({"context": context, "benchmarks": results}, sys.stdout, indent=1)
+
+
+def serve(table, args):
+    """compare.py's mode: one JSON line with the context and case names, then one JSON line per
+    case name read from stdin, so the two sides can alternate case by case in one process."""
+    print(json.dumps({"context": context(), "cases": list(table)}), flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        result = run_case(name, table[name], args) if name in table else {"name": name}
+        print(json.dumps(result), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--min-time", type=float, default=0.2, help="seconds per repetition")
+    p.add_argument("--warmup", type=float, default=0.2, help="seconds of warm-up per case")
+    p.add_argument("--filter", default=".", help="regex on case names (re.search)")
+    p.add_argument("--serve", action="store_true", help="time the cases named on stdin")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+
+    table = all_cases()
+    if args.serve:
+        serve(table, args)
+        return
+    results = [run_case(name, case, args) for name, case in table.items()
+               if re.search(args.filter, name)]
+    json.dump({"context": context(), "benchmarks": results}, sys.stdout, indent=1)
     print()
 
 

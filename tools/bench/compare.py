@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""qbheat vs PyTorch CPU: runs (or reads the saved output of) build/qbh_bench_cpu and
-tools/bench/bench_ops_torch.py with the same thread count, joins the cases by name and prints a
-markdown table: median times, ratio = PyTorch time / qbheat time (> 1: qbheat is faster),
-GFLOP/s where the case counts flops, and the issue's target where it sets one.
+"""qbheat vs PyTorch CPU: times every case of build/qbh_bench_cpu and of
+tools/bench/bench_ops_torch.py (same names, shapes and thread count) and prints a markdown table:
+median times, ratio = PyTorch time / qbheat time (> 1: qbheat is faster), the spread of that
+ratio over rounds, GFLOP/s where a case counts flops, and the issue's target where it sets one.
 
-    python3 tools/bench/compare.py                       # run both, 2 threads, print the table
-    python3 tools/bench/compare.py --save out/bench      # also keep the raw JSON of both sides
-    python3 tools/bench/compare.py --qbh-json out/bench/qbh_*.json \
-        --torch-json out/bench/torch_*.json              # only re-tabulate saved runs
+The two sides alternate case by case (qbheat then PyTorch, or the other way round, switching
+every case), and the whole list runs for several rounds: this shared 2-core VM drifts between
+fast and slow phases (up to 1.5x, lasting seconds to minutes) even with nothing else running in
+it, and timing both sides of a case within seconds of each other pairs them in the same phase.
+
+    python3 tools/bench/compare.py                        # 5 rounds, 2 threads, print the table
+    python3 tools/bench/compare.py --save out/bench.json  # also keep every measurement
+    python3 tools/bench/compare.py --load out/bench.json  # only re-tabulate a saved run
 """
 import argparse
 import datetime
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -23,81 +28,66 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Minimum ratio (PyTorch time / qbheat time) the issue asks for, by case-name prefix.
 TARGETS = {"gemm/": 0.8, "layer_norm/": 1.0, "heat_cell/": 1.0}
 
-
-def run_qbh(args, env):
-    cmd = [args.binary, "--benchmark_format=json", f"--benchmark_repetitions={args.reps}",
-           f"--benchmark_min_time={args.min_time}", "--benchmark_report_aggregates_only=true",
-           f"--benchmark_filter={args.filter}"]
-    print("+", " ".join(cmd), file=sys.stderr)
-    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE).stdout
-    if not out.strip():  # no case matched (or none of the ops is built yet)
-        print("compare.py: qbh_bench_cpu ran no case", file=sys.stderr)
-        return {"context": {}, "benchmarks": []}
-    return json.loads(out)
+# Google Benchmark appends a case's settings to its name, e.g. "/min_warmup_time:0.200/real_time".
+SETTINGS = re.compile(r"(/min_warmup_time:[^/]*)?(/real_time)?$")
 
 
-def run_torch(args, env):
-    cmd = [sys.executable, os.path.join(REPO, "tools", "bench", "bench_ops_torch.py"),
-           f"--threads={args.threads}", f"--reps={args.reps}", f"--min-time={args.min_time}",
-           f"--filter={args.filter}"]
-    print("+", " ".join(cmd), file=sys.stderr)
-    return json.loads(subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE).stdout)
+class Qbh:
+    """Runs build/qbh_bench_cpu one case at a time."""
+
+    def __init__(self, args, env):
+        self.args, self.env = args, env
+        out = subprocess.run([args.binary, "--benchmark_list_tests=true"], env=env, check=True,
+                             stdout=subprocess.PIPE, text=True).stdout
+        self.cases = [SETTINGS.sub("", line) for line in out.split()]
+        self.context = {}
+
+    def run(self, name):
+        a = self.args
+        cmd = [a.binary, "--benchmark_format=json", f"--benchmark_repetitions={a.reps}",
+               f"--benchmark_min_time={a.min_time}", "--benchmark_report_aggregates_only=true",
+               f"--benchmark_filter=^{re.escape(name)}/"]
+        data = json.loads(subprocess.run(cmd, env=self.env, check=True,
+                                         stdout=subprocess.PIPE).stdout)
+        self.context = data.get("context", {})
+        to_s = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+        row = {"name": name}
+        for b in data["benchmarks"]:
+            kind = b.get("aggregate_name")
+            if kind == "median" or (kind is None and "median_s" not in row):
+                row["median_s"] = b["real_time"] * to_s[b["time_unit"]]
+                row["flop"] = b.get("flop", 0)
+            elif kind == "cv":
+                row["cv"] = b["real_time"]  # stored as a fraction
+        return row
 
 
-def qbh_table(data):
-    """name -> {median_s, cv, flop} from Google Benchmark JSON (aggregates, real time)."""
-    to_s = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-    out = {}
-    for b in data["benchmarks"]:
-        # Google Benchmark appends the case's settings, e.g. "/min_warmup_time:0.200/real_time".
-        name = re.sub(r"(/min_warmup_time:[^/]*)?(/real_time)?$", "", b["run_name"])
-        row = out.setdefault(name, {"median_s": None, "cv": 0.0, "flop": b.get("flop", 0)})
-        kind = b.get("aggregate_name")
-        if kind == "median" or (kind is None and row["median_s"] is None):
-            row["median_s"] = b["real_time"] * to_s[b["time_unit"]]
-        elif kind == "cv":
-            row["cv"] = b["real_time"]  # Google Benchmark stores the cv as a fraction here
-    return out
+class Torch:
+    """Keeps one bench_ops_torch.py --serve process and asks it for one case at a time."""
 
+    def __init__(self, args, env):
+        cmd = [sys.executable, os.path.join(REPO, "tools", "bench", "bench_ops_torch.py"),
+               "--serve", f"--threads={args.threads}", f"--reps={args.reps}",
+               f"--min-time={args.min_time}"]
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        hello = json.loads(self.proc.stdout.readline())
+        self.context, self.cases = hello["context"], hello["cases"]
 
-def torch_table(data):
-    return {b["name"]: b for b in data["benchmarks"]}
+    def run(self, name):
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
 
+    def cpu_seconds(self):
+        """CPU time of the still-running server (os.times counts only finished children)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
-def target_of(name):
-    return next((t for prefix, t in TARGETS.items() if name.startswith(prefix)), None)
-
-
-def fmt_time(s, cv):
-    return f"{s * 1e3:.3f} ±{cv * 100:.0f}%"
-
-
-def table(qbh, torch):
-    lines = ["| case | qbheat ms | PyTorch ms | ratio | qbheat GFLOP/s | PyTorch GFLOP/s | target |",
-             "|---|---:|---:|---:|---:|---:|---|"]
-    for name in sorted(set(qbh) | set(torch), key=lambda n: (list(torch) + list(qbh)).index(n)):
-        q, t = qbh.get(name), torch.get(name)
-        q_cell = fmt_time(q["median_s"], q["cv"]) if q else "—"
-        t_cell = fmt_time(t["median_s"], t["cv"]) if t else "—"
-        ratio = t["median_s"] / q["median_s"] if q and t else None
-        flop = (q or t)["flop"]
-        gq = f"{flop / q['median_s'] / 1e9:.1f}" if flop and q else ""
-        gt = f"{flop / t['median_s'] / 1e9:.1f}" if flop and t else ""
-        target = target_of(name)
-        verdict = ""
-        if target is not None and ratio is not None:
-            verdict = f">= {target}: " + ("met" if ratio >= target else "**missed**")
-        ratio_cell = f"{ratio:.2f}" if ratio is not None else "—"
-        lines.append(f"| {name} | {q_cell} | {t_cell} | {ratio_cell} | {gq} | {gt} | {verdict} |")
-    return "\n".join(lines)
-
-
-def wait_for_quiet(max_load):
-    """Sleeps until the machine is quiet: with threads competing for the cores, an OpenMP
-    barrier can wait a whole scheduler slice and a 0.2 ms GEMM reads as 30 ms."""
-    while os.getloadavg()[0] >= max_load:
-        print(f"compare.py: load {os.getloadavg()[0]:.2f} >= {max_load}, waiting", file=sys.stderr)
-        time.sleep(30)
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def busy_seconds():
@@ -109,28 +99,97 @@ def busy_seconds():
 
 
 def own_seconds():
-    """CPU seconds of this script and the benchmark programs it ran (its finished children)."""
+    """CPU seconds of this script and of the finished programs it ran."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
 
-def cpu_model():
+def wait_for_quiet(max_load):
+    """Sleeps until the 1-minute load is below max_load: with a neighbour competing for the two
+    cores, OpenMP threads wait on each other and a 0.2 ms GEMM can read as 30 ms."""
+    while os.getloadavg()[0] >= max_load:
+        print(f"compare.py: load {os.getloadavg()[0]:.2f} >= {max_load}, waiting", file=sys.stderr)
+        time.sleep(30)
+
+
+def measure(args):
+    """Runs the rounds; returns everything the table and the saved file need."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    qbh, torch = Qbh(args, env), Torch(args, env)
+    names = [n for n in qbh.cases + [c for c in torch.cases if c not in qbh.cases]
+             if re.search(args.filter, n)]
+    rounds, foreign = [], []
+    try:
+        for r in range(args.rounds):
+            # Other processes' CPU time in this round: the load average cannot tell them from
+            # the benchmark's own threads (a 2-thread run alone shows a load near 2).
+            busy, own, start = busy_seconds(), own_seconds() + torch.cpu_seconds(), time.time()
+            results = {"qbh": {}, "torch": {}}
+            for i, name in enumerate(names):
+                sides = [("qbh", qbh), ("torch", torch)]
+                for side, runner in sides if (r + i) % 2 == 0 else sides[::-1]:
+                    if name in runner.cases:
+                        results[side][name] = runner.run(name)
+            other = (busy_seconds() - busy) - (own_seconds() + torch.cpu_seconds() - own)
+            foreign.append({"other_cpu_s": max(other, 0.0), "wall_s": time.time() - start})
+            rounds.append(results)
+            print(f"compare.py: round {r + 1}/{args.rounds} done", file=sys.stderr)
+    finally:
+        torch.close()
+    return {"date": datetime.datetime.now().isoformat(timespec="minutes"),
+            "threads": args.threads, "reps": args.reps, "min_time": args.min_time,
+            "qbh_context": qbh.context, "torch_context": torch.context, "names": names,
+            "rounds": rounds, "foreign": foreign}
+
+
+def target_of(name):
+    return next((t for prefix, t in TARGETS.items() if name.startswith(prefix)), None)
+
+
+def table_row(name, rounds):
+    qs = [r["qbh"][name]["median_s"] for r in rounds if name in r["qbh"]]
+    ts = [r["torch"][name]["median_s"] for r in rounds if name in r["torch"]]
+    pairs = [r["torch"][name]["median_s"] / r["qbh"][name]["median_s"] for r in rounds
+             if name in r["qbh"] and name in r["torch"]]
+    q = statistics.median(qs) if qs else None
+    t = statistics.median(ts) if ts else None
+    ratio = statistics.median(pairs) if pairs else None
+    flop = next(r[s][name].get("flop", 0) for r in rounds for s in ("qbh", "torch")
+                if name in r[s])
+    target, verdict = target_of(name), ""
+    if target is not None and ratio is not None:
+        verdict = f">= {target}: " + ("met" if ratio >= target else "**missed**")
+        if ratio >= target and min(pairs) < target:
+            verdict += " (not in every round)"
+    cells = [name, f"{q * 1e3:.3f}" if q else "—", f"{t * 1e3:.3f}" if t else "—",
+             f"{ratio:.2f}" if ratio else "—",
+             f"{min(pairs):.2f}–{max(pairs):.2f}" if len(pairs) > 1 else "",
+             f"{flop / q / 1e9:.0f}" if flop and q else "", f"{flop / t / 1e9:.0f}" if flop and t else "",
+             verdict]
+    return "| " + " | ".join(cells) + " |"
+
+
+def report(data):
     with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
-def best_of(tables):
-    """Per case, the row of the round with the lowest median: a neighbour's burst of work can
-    only slow a round down, so the fastest round is the closest to a quiet machine."""
-    best = {}
-    for t in tables:
-        for name, row in t.items():
-            if name not in best or row["median_s"] < best[name]["median_s"]:
-                best[name] = row
-    return best
+        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    tc, qc = data["torch_context"], data["qbh_context"]
+    foreign = ", ".join(f"{x['other_cpu_s']:.1f} s of {x['wall_s']:.0f} s" for x in data["foreign"])
+    lines = [
+        f"date: {data['date']}; CPU: {model}, {os.cpu_count()} cores; threads: {data['threads']} "
+        f"(qbheat omp_max_threads {qc.get('omp_max_threads', '?')}, torch {tc.get('threads')}); "
+        f"torch {tc.get('torch')} ({tc.get('cpu_capability')}, MKL {tc.get('mkl')}); "
+        f"{len(data['rounds'])} rounds x {data['reps']} repetitions of >= {data['min_time']} s; "
+        f"CPU time of other processes per round: {foreign}",
+        "",
+        "| case | qbheat ms | PyTorch ms | ratio | ratio per round | qbheat GFLOP/s "
+        "| PyTorch GFLOP/s | target |",
+        "|---|---:|---:|---:|---|---:|---:|---|",
+    ]
+    lines += [table_row(name, data["rounds"]) for name in data["names"]]
+    lines += ["", "Times: per round, the median over repetitions; in the table, the median over "
+              "rounds. ratio = PyTorch time / qbheat time (> 1: qbheat faster), the median of the "
+              "per-round ratios; ratio per round: lowest–highest."]
+    return "\n".join(lines)
 
 
 def main():
@@ -138,56 +197,27 @@ def main():
     p.add_argument("--binary", default=os.path.join(REPO, "build", "qbh_bench_cpu"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=10)
-    p.add_argument("--min-time", type=float, default=0.2, help="seconds per repetition")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="run both sides this many times, alternating; keep each case's best round")
+    p.add_argument("--min-time", type=float, default=0.1, help="seconds per repetition")
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--filter", default=".", help="regex on case names")
-    p.add_argument("--qbh-json", nargs="+", help="read qbheat's Google Benchmark JSON files "
-                   "(one per round) instead of running")
-    p.add_argument("--torch-json", nargs="+", help="read bench_ops_torch.py's JSON files "
-                   "instead of running")
     p.add_argument("--quiet-load", type=float, default=None,
                    help="first wait until the 1-minute load average is below this value")
-    p.add_argument("--save", help="directory to write qbh_<round>.json and torch_<round>.json into")
+    p.add_argument("--save", help="write every measurement to this JSON file")
+    p.add_argument("--load", help="re-tabulate a file written by --save instead of running")
     args = p.parse_args()
 
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    if args.quiet_load is not None:
-        wait_for_quiet(args.quiet_load)
-    load_start = os.getloadavg()[0]
-    qbh_raw = [json.load(open(f)) for f in args.qbh_json or []]
-    torch_raw = [json.load(open(f)) for f in args.torch_json or []]
-    # Other processes' CPU time during each round: the load average cannot tell them from the
-    # benchmark's own threads (a 2-thread run alone shows a load near 2).
-    foreign = []
-    for _ in range(0 if args.qbh_json and args.torch_json else args.rounds):
-        busy, own, start = busy_seconds(), own_seconds(), time.time()
-        if not args.qbh_json:
-            qbh_raw.append(run_qbh(args, env))
-        if not args.torch_json:
-            torch_raw.append(run_torch(args, env))
-        other = (busy_seconds() - busy) - (own_seconds() - own)
-        foreign.append(f"{max(other, 0.0):.1f} s of {time.time() - start:.0f} s")
+    if args.load:
+        with open(args.load) as f:
+            data = json.load(f)
+    else:
+        if args.quiet_load is not None:
+            wait_for_quiet(args.quiet_load)
+        data = measure(args)
     if args.save:
-        os.makedirs(args.save, exist_ok=True)
-        for side, raws in (("qbh", qbh_raw), ("torch", torch_raw)):
-            for i, data in enumerate(raws):
-                with open(os.path.join(args.save, f"{side}_{i}.json"), "w") as f:
-                    json.dump(data, f, indent=1)
-
-    ctx = torch_raw[0].get("context", {}) if torch_raw else {}
-    qctx = qbh_raw[0].get("context", {}) if qbh_raw else {}
-    print(f"date: {datetime.datetime.now().isoformat(timespec='minutes')}; "
-          f"CPU: {cpu_model()}, {os.cpu_count()} cores; threads: {args.threads} "
-          f"(qbheat omp_max_threads {qctx.get('omp_max_threads', '?')}, "
-          f"torch {ctx.get('threads', '?')}); torch {ctx.get('torch', '?')} "
-          f"({ctx.get('cpu_capability', '?')}, MKL {ctx.get('mkl', '?')}); "
-          f"1-min load average at start {load_start:.2f}; CPU time of other processes per "
-          f"round: {', '.join(foreign) or 'not measured'}\n")
-    print(table(best_of(map(qbh_table, qbh_raw)), best_of(map(torch_table, torch_raw))))
-    print(f"\nTimes: median over repetitions (± coefficient of variation), best of "
-          f"{max(len(qbh_raw), len(torch_raw))} rounds; ratio = PyTorch / qbheat "
-          f"(> 1: qbheat faster).")
+        os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
+        with open(args.save, "w") as f:
+            json.dump(data, f, indent=1)
+    print(report(data))
 
 
 if __name__ == "__main__":
