@@ -5,6 +5,8 @@
 
 #include "engine/ops/eigen_cpu.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -66,10 +68,22 @@ void product(Dst&& dst, const Lhs& lhs, const Rhs& rhs, T alpha, bool accumulate
             dst.noalias() += alpha * lhs.lazyProduct(rhs);
         else
             dst.noalias() = alpha * lhs.lazyProduct(rhs);
-    } else if (accumulate) {
-        dst.noalias() += alpha * lhs * rhs;
     } else {
-        dst.noalias() = alpha * lhs * rhs;
+        // One slab of output rows per thread, each a single-threaded Eigen GEMM: Eigen's own
+        // split of these tall-thin products over two threads is slower (docs/benchmarks.md).
+        const int64_t rows = dst.rows();
+#pragma omp parallel
+        {
+            const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+            const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+            if (r1 > r0) {
+                auto d = dst.middleRows(r0, r1 - r0);
+                if (accumulate)
+                    d.noalias() += alpha * lhs.middleRows(r0, r1 - r0) * rhs;
+                else
+                    d.noalias() = alpha * lhs.middleRows(r0, r1 - r0) * rhs;
+            }
+        }
     }
 }
 
