@@ -86,6 +86,8 @@ const std::vector<ConvCase>& conv_cases() {
         {{2, 3, 5, 7}, {6, 1, 2, 3}, conv_opt(1, 1, 0, 1, 3), "depthwise, multiplier 2, 2x3"},
         {{3, 5, 4, 6}, {3, 5, 1, 1}, conv_opt(1, 1, 0, 0, 1), "1x1 (no im2col)"},
         {{2, 3, 8, 8}, {5, 3, 4, 4}, conv_opt(4, 4, 0, 0, 1), "patch embed"},
+        {{2, 1, 8, 8}, {5, 1, 4, 4}, conv_opt(4, 4, 0, 0, 1), "one input channel, patch embed"},
+        {{2, 1, 6, 5}, {3, 1, 3, 3}, conv_opt(1, 1, 1, 1, 1), "one input channel, 3x3"},
         {{1, 2, 5, 9}, {3, 2, 2, 5}, conv_opt(3, 2, 2, 1, 1), "batch of one, padding > stride"},
     };
     return cases;

@@ -221,7 +221,9 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const ConvGeome
     const int64_t cg = g.c / g.groups, og = g.o / g.groups;
     const int64_t rows = cg * g.kh * g.kw, plane = g.ho * g.wo;
     const bool pointwise = is_pointwise(g);
-    if (cg == 1 && !pointwise) return depthwise_forward(y, x, w, bias, g);
+    // The direct depthwise kernels only pay off for groups > 1; one input channel with groups 1
+    // (a patch embedding) is a small im2col + GEMM.
+    if (cg == 1 && g.groups > 1 && !pointwise) return depthwise_forward(y, x, w, bias, g);
     const MatLayout w_layout{rows, 1}, cols_layout{plane, 1};
 #pragma omp parallel if (parallel_over_images(g))
     {
@@ -249,7 +251,7 @@ void conv2d_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w,
     const int64_t rows = cg * g.kh * g.kw, plane = g.ho * g.wo;
     const int64_t w_size = g.o * rows;
     const bool pointwise = is_pointwise(g);
-    if (cg == 1 && !pointwise) return depthwise_backward(dx, dw, dy, x, w, g);
+    if (cg == 1 && g.groups > 1 && !pointwise) return depthwise_backward(dx, dw, dy, x, w, g);
     // Transposes are column-major reads of the row-major arrays, not copies.
     const MatLayout dy_layout{plane, 1}, w_t{1, rows}, cols_t{1, plane};
     if (dw) std::fill(dw, dw + w_size, T(0));
