@@ -90,7 +90,6 @@ Closeness gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
         if (!x.requires_grad()) continue;
         Tensor analytic = x.grad().defined() ? x.grad() : Tensor::zeros_like(x);
         std::vector<double> numeric(x.numel());
-        Tensor flat_view = x.detach();  // writes go through x's own strides
         for (int64_t i = 0; i < x.numel(); ++i) {
             // Locate element i (row-major) inside the possibly strided tensor.
             int64_t off = x.offset(), rem = i;

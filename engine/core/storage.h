@@ -22,8 +22,8 @@ class Storage {
     size_t nbytes() const { return nbytes_; }
     Device device() const { return device_; }
 
-    // Bumped by every in-place write; autograd uses it to catch a saved tensor that was
-    // modified before backward read it.
+    // Bumped by every in-place write. Reserved for autograd to catch a saved tensor modified
+    // before backward reads it; nothing checks it yet (docs/architecture.md).
     uint64_t version() const { return version_; }
     void bump_version() { ++version_; }
 

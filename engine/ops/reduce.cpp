@@ -116,7 +116,9 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
         dispatch_float(g.dtype(), "max backward", [&](auto tag) {
             using T = decltype(tag);
             const int64_t* idx = index.data<int64_t>();
-            for (int64_t r = 0; r < rows; ++r) dx.data<T>()[r * cols + idx[r]] = gc.data<T>()[r];
+            T* d = dx.data<T>();
+            const T* gp = gc.data<T>();
+            for (int64_t r = 0; r < rows; ++r) d[r * cols + idx[r]] = gp[r];
         });
         return std::vector<Tensor>{permute(reshape(dx, packed_shape), inverse).contiguous()};
     });
