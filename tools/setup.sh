@@ -13,6 +13,8 @@ packages=(
   zlib1g-dev                              # gzipped datasets
   libbenchmark-dev                        # Google Benchmark programs
   libcli11-dev                            # the qbheat command line
+  dataset-fashion-mnist                   # the default dataset (/usr/share/datasets/fashion-mnist)
+  clang libclang-rt-14-dev                # libFuzzer targets for the decoders (tools/fuzz.sh)
 )
 
 missing=()
