@@ -140,14 +140,18 @@ std::vector<Partial> run_chunks(const Dataset& dataset, int64_t samples, int thr
     };
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+    bool printed = false;
     {
         std::unique_lock lock(mutex);
         while (!finished_cv.wait_for(lock, std::chrono::milliseconds(200),
                                      [&] { return running == 0; }))
-            if (progress) print_progress(done_samples, samples);
+            if (progress) {
+                print_progress(done_samples, samples);
+                printed = true;
+            }
     }
     for (auto& t : pool) t.join();
-    if (progress) std::fprintf(stderr, "\r%60s\r", "");
+    if (printed) std::fprintf(stderr, "\r%60s\r", "");  // leave the terminal clean
     for (auto& e : errors)
         if (e) std::rethrow_exception(e);
     return partials;

@@ -1,5 +1,8 @@
 // Tests of data/inspect.h (on in-test datasets with known pixels) and of the qbheat program
 // itself (run with popen on a tiny IDX folder written here): output, exit codes and errors.
+// A private copy of stb_image for reading back the PNG grid (static: no clash with the library's).
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
 #include <stb_image.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -218,3 +221,140 @@ TEST_CASE("grid_indices and sample_grid: spread samples, ceil(sqrt) columns", "[
     CHECK(m.image.at(0, 5, 0) == 0);
     CHECK_THROWS_AS(sample_grid(mixed, 0), qbh::Error);
 }
+
+// ---- the qbheat program ----
+#ifdef QBH_CLI_PATH
+namespace {
+
+struct CliResult {
+    int code = -1;
+    std::string output;  // stdout and stderr together
+};
+
+CliResult run_cli(const std::string& args) {
+    std::string command = std::string("'") + QBH_CLI_PATH + "' " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    CliResult result;
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+        result.output.append(buffer, n);
+    int status = pclose(pipe);
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    UNSCOPED_INFO("qbheat " << args << "\n" << result.output);  // shown by the next check
+    return result;
+}
+
+void put_be32(std::vector<uint8_t>& bytes, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(uint8_t(v >> shift));
+}
+
+void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+// An IDX image file (type 0x08, 3 dimensions) where image k has every pixel = 51 * k, and the
+// matching label file.
+void write_idx_pair(const fs::path& dir, const std::string& prefix, int rows, int cols,
+                    const std::vector<uint8_t>& labels) {
+    std::vector<uint8_t> images = {0, 0, 0x08, 3};
+    put_be32(images, uint32_t(labels.size()));
+    put_be32(images, uint32_t(rows));
+    put_be32(images, uint32_t(cols));
+    for (size_t k = 0; k < labels.size(); ++k) images.insert(images.end(), rows * cols, 51 * k);
+    write_bytes(dir / (prefix + "-images-idx3-ubyte"), images);
+    std::vector<uint8_t> label_bytes = {0, 0, 0x08, 1};
+    put_be32(label_bytes, uint32_t(labels.size()));
+    label_bytes.insert(label_bytes.end(), labels.begin(), labels.end());
+    write_bytes(dir / (prefix + "-labels-idx1-ubyte"), label_bytes);
+}
+
+}  // namespace
+
+TEST_CASE("qbheat: --help, --version, no command", "[data][cli]") {
+    CliResult help = run_cli("--help");
+    CHECK(help.code == 0);
+    CHECK_THAT(help.output, Contains("QB-Heat") && Contains("data"));
+    CliResult version = run_cli("--version");
+    CHECK(version.code == 0);
+    CHECK_THAT(version.output, Contains(std::string("qbheat ") + QBH_VERSION + "\n"));
+    CHECK_THAT(version.output, Contains("CUDA"));
+    CliResult bare = run_cli("");
+    CHECK(bare.code == 1);
+    CHECK_THAT(bare.output, Contains("Usage") && Contains("data"));
+    CliResult data = run_cli("data");
+    CHECK(data.code == 1);
+    CHECK_THAT(data.output, Contains("inspect"));
+}
+
+TEST_CASE("qbheat data inspect: a tiny IDX folder, statistics and PNG grid", "[data][cli]") {
+    TempDir tmp;
+    fs::path dir = tmp.path / "tiny-digits";
+    fs::create_directories(dir);
+    // Pixels 0, .2, .4, .6, .8: mean 0.4, std sqrt(0.24 - 0.16).
+    write_idx_pair(dir, "train", 3, 2, {0, 1, 1, 2, 9});
+    write_idx_pair(dir, "t10k", 3, 2, {4, 5});
+    fs::path png = tmp.path / "grid.png";
+    CliResult r =
+        run_cli("data inspect '" + dir.string() + "' --grid '" + png.string() + "' --grid-count 5");
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.output, Contains("dataset: ") && Contains(dir.string()));
+    CHECK_THAT(r.output, Contains("\nsamples: 5\n"));
+    CHECK_THAT(r.output, Contains("\nclasses: 10 ("));
+    CHECK_THAT(r.output, Contains("\nclass counts: 1 2 1 0 0 0 0 0 0 1\n"));
+    CHECK_THAT(r.output, Contains("\nimage shape: 3x2x1 (all samples)\n"));
+    CHECK_THAT(r.output, Contains("(on [0,1] scale): 0.4000 / 0.2828\n"));
+    CHECK_THAT(r.output, Contains("grid: wrote 5 samples to " + png.string() + " (2x3)\n"));
+    int width = 0, height = 0, channels = 0;
+    uint8_t* pixels = stbi_load(png.string().c_str(), &width, &height, &channels, 0);
+    REQUIRE(pixels != nullptr);
+    stbi_image_free(pixels);
+    CHECK(height == 2 * 3 + 2);  // 2 rows of 3-pixel tiles, a 2-pixel gap
+    CHECK(width == 3 * 2 + 2 * 2);
+
+    CliResult test = run_cli("data inspect '" + dir.string() + "' --split test --limit 1");
+    REQUIRE(test.code == 0);
+    CHECK_THAT(test.output, Contains("\nsamples: 1 (first 1 of 2)\n"));
+    CHECK_THAT(test.output, Contains("(on [0,1] scale): 0.0000 / 0.0000\n"));
+}
+
+TEST_CASE("qbheat data inspect: errors and exit codes", "[data][cli]") {
+    TempDir tmp;
+    std::string missing = (tmp.path / "no-such-dataset").string();
+    CliResult r = run_cli("data inspect '" + missing + "'");
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("qbheat: error: ") && Contains(missing));
+
+    fs::create_directories(tmp.path / "empty");
+    r = run_cli("data inspect '" + (tmp.path / "empty").string() + "'");
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("qbheat: error: ") && Contains("empty"));
+
+    r = run_cli("data inspect --no-such-option");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Contains("--no-such-option"));
+    r = run_cli("--bogus");
+    CHECK(r.code == 2);
+    r = run_cli("data inspect --split bogus");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Contains("--split") && Contains("bogus") && Contains("train,test"));
+    r = run_cli("data inspect --limit 0");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Contains("--limit"));
+}
+
+TEST_CASE("qbheat data inspect: Fashion-MNIST, first 1000 samples", "[data][cli]") {
+    fs::path dir = kDefaultDatasetPath;
+    if (!fs::exists(dir / "train-images-idx3-ubyte.gz") &&
+        !fs::exists(dir / "train-images-idx3-ubyte")) {
+        WARN("SKIPPED: Fashion-MNIST not installed");
+        return;
+    }
+    CliResult r = run_cli("data inspect --limit 1000");
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.output, Contains("\nsamples: 1000 (first 1000 of 60000)\n"));
+    CHECK_THAT(r.output, Contains("\nclasses: 10 (T-shirt/top, Trouser, Pullover"));
+    CHECK_THAT(r.output, Contains("\nimage shape: 28x28x1 (all samples)\n"));
+}
+#endif  // QBH_CLI_PATH
