@@ -29,7 +29,7 @@ const CLI::App* deepest_command(const CLI::App& app) {
     return cmd;
 }
 
-int parse_error_exit(const CLI::App& app, const CLI::ParseError& e) {
+int parse_error_exit(CLI::App& app, const CLI::ParseError& e) {
     const CLI::App* cmd = deepest_command(app);
     if (dynamic_cast<const CLI::RequiredError*>(&e) && cmd->get_require_subcommand_min() > 0 &&
         cmd->get_subcommands().empty()) {
@@ -37,13 +37,13 @@ int parse_error_exit(const CLI::App& app, const CLI::ParseError& e) {
         // which words it did not know, else (`qbheat` or `qbheat data` alone) show what there is.
         std::vector<std::string> unknown = app.remaining(true);
         if (!unknown.empty()) {
-            const_cast<CLI::App&>(app).exit(CLI::ExtrasError(unknown));
+            app.exit(CLI::ExtrasError(unknown));
             return 2;
         }
         std::cout << cmd->help();
         return 1;
     }
-    int code = const_cast<CLI::App&>(app).exit(e);  // prints help, the version or the message
+    int code = app.exit(e);  // prints help, the version or the message
     return code == 0 ? 0 : 2;
 }
 
