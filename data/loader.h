@@ -65,7 +65,8 @@ class Loader {
     // Stops the workers (the consumer is done early). Safe to call twice.
     void stop();
 
-    // Samples skipped so far (skip_bad mode), over all epochs.
+    // Samples skipped so far (skip_bad mode), over all epochs; counted as next() hands out (or
+    // passes over) their batches, so batches dropped by a restart do not count.
     int64_t skipped_total() const;
     // The dataset order of epoch `epoch`: a seeded permutation, or 0..n-1 without shuffle.
     std::vector<int64_t> epoch_order(int64_t epoch) const;

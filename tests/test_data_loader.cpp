@@ -290,11 +290,17 @@ TEST_CASE("loader: workers stay within prefetch batches of the consumer", "[data
     Watchdog watchdog;
     auto data = dataset(100);
     Loader loader(data, nullptr, options(4, 4, false, 2));
+    // Waits until `count` gets happened, then a while longer to catch any extra ones.
+    auto settle = [&](int64_t count) {
+        const auto deadline = Clock::now() + 2s;
+        while (data->gets < count && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(50ms);
+    };
     loader.start_epoch(0);
-    std::this_thread::sleep_for(100ms);
+    settle(8);
     CHECK(data->gets == 8);  // 2 batches of 4, and no more
     REQUIRE(loader.next().has_value());
-    std::this_thread::sleep_for(100ms);
+    settle(12);
     CHECK(data->gets == 12);
 }
 
@@ -329,11 +335,13 @@ TEST_CASE("loader: the destructor and stop() never hang, whatever the state", "[
         slow->delay = 50ms;
         const auto start = Clock::now();
         {
-            Loader mid_sample(slow, nullptr, options(4, 2));
+            // A whole batch takes 16 x 50 ms: stopping between samples must not wait for it.
+            Loader mid_sample(slow, nullptr, options(16, 2));
             mid_sample.start_epoch(0);
             std::this_thread::sleep_for(10ms);  // workers are inside get()
         }
-        CHECK(Clock::now() - start < 1s);
+        CHECK(Clock::now() - start < 400ms);
+        CHECK(slow->gets <= 4);
     }
     {
         auto bad = dataset(64);
