@@ -1,6 +1,6 @@
 // make_grid and write_png: tile same-sized images into one u8 picture, and write a picture as a
-// PNG with stb_image_write (compiled in data/decode/stb_impl.cpp) to a temporary file that is
-// renamed into place, so readers never see half a file.
+// PNG (encoded by stb_image_write, compiled in data/decode/stb_impl.cpp) to a temporary file that
+// is renamed into place, so readers never see half a file.
 #include "data/grid.h"
 
 #include <stb_image_write.h>
@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -43,6 +44,29 @@ void copy_row(const uint8_t* in, int from, uint8_t* out, int to, int width) {
         return;
     }
     for (int x = 0; x < width; ++x) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = in[x];
+}
+
+void append(void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+}
+
+// The PNG file's bytes (empty when stb cannot allocate). stb's own file writer ignores fwrite and
+// fclose errors, so a full disk would leave a truncated PNG; we write the bytes ourselves.
+std::vector<uint8_t> encode_png(const Image& image, const uint8_t* pixels) {
+    std::vector<uint8_t> png;
+    if (!stbi_write_png_to_func(append, &png, image.width(), image.height(), image.channels(),
+                                pixels, image.width() * image.channels()))
+        png.clear();
+    return png;
+}
+
+// Writes `bytes` to `path`; false, with errno set, when opening, writing or closing fails.
+bool write_all(const std::string& path, const std::vector<uint8_t>& bytes) {
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    if (!file) return false;
+    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+    return std::fclose(file) == 0 && ok;
 }
 
 }  // namespace
@@ -89,20 +113,17 @@ void write_png(const std::string& path, const Image& image) {
     QBH_CHECK(static_cast<int64_t>(image.width()) * image.channels() <= INT_MAX,
               path << ": image " << image.shape_str() << " is too wide for PNG");
     Image storage;
-    const uint8_t* pixels = u8_pixels(image, storage);
+    std::vector<uint8_t> png = encode_png(image, u8_pixels(image, storage));
+    QBH_CHECK(!png.empty(), path << ": cannot encode " << image.shape_str() << " as PNG");
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    std::error_code ec;
     errno = 0;
-    int ok = stbi_write_png(tmp.c_str(), image.width(), image.height(), image.channels(), pixels,
-                            image.width() * image.channels());
-    if (!ok) {
+    if (!write_all(tmp, png)) {
         const int err = errno;
-        std::error_code ignored;
-        std::filesystem::remove(tmp, ignored);
-        QBH_FAIL(path << ": cannot write PNG ("
-                      << (err ? std::strerror(err) : "stb_image_write failed")
+        std::filesystem::remove(tmp, ec);
+        QBH_FAIL(path << ": cannot write PNG (" << (err ? std::strerror(err) : "short write")
                       << "); check that the folder exists and is writable");
     }
-    std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
     if (ec) {
         std::error_code ignored;

@@ -2,6 +2,7 @@
 // sorted file names, label = class index). Opening lists the files; get() decodes one file, so
 // it shares no mutable state and any number of loader threads may call it at once.
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <sstream>
 #include <system_error>
@@ -48,7 +49,7 @@ bool is_image_file(const fs::directory_entry& entry) {
 
 // Channels to decode to when the caller says 0: 1 for a grey (or grey+alpha) first image, else 3.
 int probe_channels(const std::string& path) {
-    std::vector<uint8_t> bytes = read_file_bytes(path);
+    std::vector<uint8_t> bytes = read_file_bytes(path, size_t(INT_MAX));
     ImageInfo info = probe_image(bytes.data(), bytes.size(), path);
     return info.channels <= 2 ? 1 : 3;
 }

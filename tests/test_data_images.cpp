@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -181,6 +182,9 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     check_bad(gif, "declares 65535x2 pixels; the limit is 16384 per side");
     check_bad({}, "empty file");
     CHECK_THROWS_AS(decode_image(nullptr, 10, 0, "bad.png"), DataError);
+    Bytes one(1);  // the size is refused before a byte is read
+    CHECK_THROWS_WITH(decode_image(one.data(), size_t(INT_MAX) + 1, 0, "big.png"),
+                      Catch::Contains("big.png: 2147483648 bytes is too large"));
     CHECK_THROWS_AS(probe_image(random.data(), random.size(), "bad.png"), DataError);
 }
 

@@ -140,7 +140,8 @@ Image decode_image(const uint8_t* bytes, size_t size, int channels, const std::s
 Image load_image(const std::string& path, int channels) {
     QBH_CHECK(channels >= 0 && channels <= 4,
               "load_image: channels must be 0 (keep) or 1..4, got " << channels);
-    std::vector<uint8_t> bytes = read_file_bytes(path);
+    // stb takes an int size: refuse larger files before reading them.
+    std::vector<uint8_t> bytes = read_file_bytes(path, size_t(INT_MAX));
     return decode_image(bytes.data(), bytes.size(), channels, path);
 }
 
