@@ -180,6 +180,14 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     Bytes gif(kGif2x2, kGif2x2 + sizeof(kGif2x2));
     gif[6] = 0xFF, gif[7] = 0xFF;  // logical screen width 65535
     check_bad(gif, "declares 65535x2 pixels; the limit is 16384 per side");
+    // A DHT segment (FF C4, length, class/id, 16 symbol counts) with 510 more symbols: refused
+    // before stb_image, whose Debian version would write past its tables (nothings/stb#1289).
+    Bytes dht = jpg;
+    const Bytes dht_marker = {0xFF, 0xC4};
+    auto at = std::search(dht.begin(), dht.end(), dht_marker.begin(), dht_marker.end());
+    REQUIRE(at != dht.end());
+    at[19] = 255, at[20] = 255;
+    check_bad(dht, "corrupt JPEG (a Huffman table declares more than 256 symbols)");
     check_bad({}, "empty file");
     CHECK_THROWS_AS(decode_image(nullptr, 10, 0, "bad.png"), DataError);
     Bytes one(1);  // the size is refused before a byte is read

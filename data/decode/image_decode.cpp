@@ -52,6 +52,45 @@ bool jpeg_declared_size(const uint8_t* b, size_t size, int64_t& width, int64_t& 
     return false;
 }
 
+// True when every Huffman table in a DHT segment's `size` bytes holds at most 256 symbols.
+bool dht_ok(const uint8_t* b, size_t size) {
+    size_t pos = 0;
+    while (pos + 17 <= size) {
+        size_t symbols = 0;
+        for (int i = 1; i <= 16; ++i) symbols += b[pos + i];
+        if (symbols > 256) return false;
+        pos += 17 + symbols;
+    }
+    return true;
+}
+
+// The stb_image in Debian 12 (2022-09 snapshot) trusts a DHT segment's symbol counts: more than
+// 256 symbols in one table write past its arrays (nothings/stb#1289, found here by fuzz_image).
+// Walk every marker segment the way stb does, entropy-coded data included (DHT segments may sit
+// between the scans of a progressive JPEG), and refuse such tables before stb sees them.
+bool jpeg_tables_ok(const uint8_t* b, size_t size) {
+    size_t pos = 2;  // after SOI
+    while (pos + 4 <= size) {
+        const void* ff = std::memchr(b + pos, 0xFF, size - pos);  // skips entropy-coded data
+        if (ff == nullptr) return true;
+        pos = static_cast<size_t>(static_cast<const uint8_t*>(ff) - b);
+        if (pos + 4 > size) return true;
+        const uint8_t marker = b[pos + 1];
+        if (marker == 0xFF) {  // fill byte
+            ++pos;
+        } else if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+            pos += 2;  // a stuffed 0xFF byte, TEM, RSTn or SOI: no length follows
+        } else {
+            const size_t length = be16(b + pos + 2);
+            if (marker == 0xC4 && length > 2 &&
+                !dht_ok(b + pos + 4, std::min(length - 2, size - pos - 4)))
+                return false;
+            pos += 2 + std::max<size_t>(length, 2);
+        }
+    }
+    return true;
+}
+
 // The width and height a header declares, read by hand: stb refuses sides over kMaxImageSide
 // without saying what they were, and the message should.
 bool declared_size(const uint8_t* b, size_t size, int64_t& width, int64_t& height) {
@@ -104,6 +143,9 @@ void check_buffer(const uint8_t* bytes, size_t size, const std::string& name) {
 
 ImageInfo probe_image(const uint8_t* bytes, size_t size, const std::string& name) {
     check_buffer(bytes, size, name);
+    QBH_DATA_CHECK(
+        !(size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) || jpeg_tables_ok(bytes, size),
+        name << ": corrupt JPEG (a Huffman table declares more than 256 symbols)");
     int width = 0, height = 0, channels = 0;
     if (!stbi_info_from_memory(bytes, static_cast<int>(size), &width, &height, &channels)) {
         const char* reason = failure_reason();
