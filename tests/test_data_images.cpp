@@ -188,6 +188,9 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     REQUIRE(at != dht.end());
     at[19] = 255, at[20] = 255;
     check_bad(dht, "corrupt JPEG (a Huffman table declares more than 256 symbols)");
+    Bytes cut(dht.begin(), at + 9);  // counts cut by the end of the file (stb reads zeros on)
+    std::fill(cut.end() - 4, cut.end(), 0x9E);
+    check_bad(cut, "more than 256 symbols");
     check_bad({}, "empty file");
     CHECK_THROWS_AS(decode_image(nullptr, 10, 0, "bad.png"), DataError);
     Bytes one(1);  // the size is refused before a byte is read

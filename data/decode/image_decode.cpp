@@ -52,14 +52,17 @@ bool jpeg_declared_size(const uint8_t* b, size_t size, int64_t& width, int64_t& 
     return false;
 }
 
-// True when every Huffman table in a DHT segment's `size` bytes holds at most 256 symbols.
-bool dht_ok(const uint8_t* b, size_t size) {
-    size_t pos = 0;
-    while (pos + 17 <= size) {
+// True when every Huffman table of the DHT segment whose tables start at `pos` holds at most 256
+// symbols. Mirrors stb: it reads tables (1 + 16 count bytes + the symbols) while the declared
+// length lasts, even past the segment's end, and reads zeros past the end of the file.
+bool dht_ok(const uint8_t* b, size_t size, size_t pos, long remaining) {
+    auto byte = [&](size_t i) -> size_t { return i < size ? b[i] : 0; };
+    while (remaining > 0) {
         size_t symbols = 0;
-        for (int i = 1; i <= 16; ++i) symbols += b[pos + i];
+        for (size_t i = 1; i <= 16; ++i) symbols += byte(pos + i);
         if (symbols > 256) return false;
         pos += 17 + symbols;
+        remaining -= static_cast<long>(17 + symbols);
     }
     return true;
 }
@@ -82,8 +85,7 @@ bool jpeg_tables_ok(const uint8_t* b, size_t size) {
             pos += 2;  // a stuffed 0xFF byte, TEM, RSTn or SOI: no length follows
         } else {
             const size_t length = be16(b + pos + 2);
-            if (marker == 0xC4 && length > 2 &&
-                !dht_ok(b + pos + 4, std::min(length - 2, size - pos - 4)))
+            if (marker == 0xC4 && !dht_ok(b, size, pos + 4, static_cast<long>(length) - 2))
                 return false;
             pos += 2 + std::max<size_t>(length, 2);
         }
