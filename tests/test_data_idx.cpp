@@ -169,6 +169,8 @@ TEST_CASE("idx: parse_idx refuses bad headers and sizes", "[data][idx]") {
     // Absurd declared sizes fail on the header alone, before any allocation.
     CHECK_THROWS_WITH(parse(idx_bytes({0xffffffffu, 28, 28}, {1, 2})),
                       Contains("more than 4294967296 values"));
+    CHECK_THROWS_WITH(parse(idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {})),
+                      Contains("more than 4294967296 values"));  // no int64 overflow either
     CHECK_THROWS_WITH(parse(idx_bytes({0x80000000u, 2, 1}, {1, 2})),
                       Contains("truncated: header declares 2147483648 images of 2x1"));
 }

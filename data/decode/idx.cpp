@@ -79,14 +79,17 @@ IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
                                         << "file holds " << size << " bytes");
     IdxArray out;
     out.dims.resize(ndims);
-    int64_t count = 1;  // dims are < 2^32 and count <= 2^32 before each step: no overflow
     for (int i = 0; i < ndims; ++i) {
         out.dims[i] = read_be32(bytes + 4 + 4 * i);
         QBH_DATA_CHECK(out.dims[i] > 0, name << ": IDX dimension " << i << " is 0");
-        count *= out.dims[i];
-        QBH_DATA_CHECK(count <= kMaxIdxValues, name << ": IDX header declares "
-                                                    << describe_dims(out.dims) << ", more than "
-                                                    << kMaxIdxValues << " values");
+    }
+    int64_t count = 1;
+    for (int64_t d : out.dims) {
+        // Divide rather than multiply first: the product of four 32-bit dims overflows.
+        QBH_DATA_CHECK(d <= kMaxIdxValues / count, name << ": IDX header declares "
+                                                        << describe_dims(out.dims) << ", more than "
+                                                        << kMaxIdxValues << " values");
+        count *= d;
     }
     size_t payload = size - header;
     QBH_DATA_CHECK(payload >= static_cast<uint64_t>(count),
