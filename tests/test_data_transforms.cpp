@@ -187,10 +187,16 @@ TEST_CASE("transforms: resize 2x2 -> 4x4 by hand", "[data][transforms]") {
 
 TEST_CASE("transforms: resize matches torch interpolate (bilinear, align_corners=False)",
           "[data][transforms]") {
-    // Generated once with (value pattern as in pattern() above):
-    //   x = torch.tensor(pattern(H, W, C), dtype=torch.float32).permute(2, 0, 1)[None]
-    //   F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=False)
-    //     [0].permute(1, 2, 0).flatten()
+    // Generated once with torch 2 (pattern() as above):
+    //   import torch, torch.nn.functional as F
+    //   def pattern(H, W, C):
+    //       return [[[((y * W + x) * C + c) * 37 % 101 / 100.0 for c in range(C)]
+    //                for x in range(W)] for y in range(H)]
+    //   for (H, W, C, h, w) in [(3, 5, 1, 4, 2), (4, 4, 3, 7, 3), (7, 4, 2, 3, 5)]:
+    //       x = torch.tensor(pattern(H, W, C), dtype=torch.float32).permute(2, 0, 1)[None]
+    //       y = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False,
+    //                         antialias=False)
+    //       print(", ".join(f"{v:.9g}" for v in y[0].permute(1, 2, 0).flatten().tolist()))
     const std::vector<double> down = {0.277500004, 0.192499995, 0.329062492, 0.559687495,
                                       0.296250015, 0.716250002, 0.190000013, 0.609999955};
     check_image(resize_image(pattern(3, 5, 1, PixelType::f32), 4, 2), 4, 2, 1, down, 1e-6);
@@ -207,6 +213,14 @@ TEST_CASE("transforms: resize matches torch interpolate (bilinear, align_corners
         0.206666663,  0.576666653, 0.778333366, 0.340000004, 0.710000038, 0.0700000003,
         0.473333359,  0.843333364, 0.203333348};
     check_image(resize_image(pattern(4, 4, 3, PixelType::f32), 7, 3), 7, 3, 3, mixed, 1e-6);
+    // shrinking the height takes the rows-first path
+    const std::vector<double> rows_down = {
+        0.626666605, 0.323333353, 0.673333347, 0.134333327, 0.558333337, 0.423333317,
+        0.342333347, 0.712333322, 0.153333336, 0.523333311, 0.800000012, 0.159999996,
+        0.610999942, 0.678000033, 0.394999981, 0.764999986, 0.481999964, 0.549000025,
+        1,           0.360000014, 0.636666715, 0.333333015, 0.447666645, 0.615666628,
+        0.231666684, 0.601666689, 0.318666637, 0.385666698, 0.836666703, 0.196666703};
+    check_image(resize_image(pattern(7, 4, 2, PixelType::f32), 3, 5), 3, 5, 2, rows_down, 1e-6);
 }
 
 TEST_CASE("transforms: resize of u8 rounds to nearest; size errors", "[data][transforms]") {
