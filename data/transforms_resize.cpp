@@ -187,6 +187,8 @@ namespace detail {
 
 Image resize_window(const Image& image, int top, int left, int height, int width, int out_height,
                     int out_width) {
+    if (height == out_height && width == out_width)  // weights 1 and 0: a plain crop
+        return crop_fill(image, top, left, height, width, 0.0);
     Image out(out_height, out_width, image.channels(), image.type());
     if (image.type() == PixelType::u8)
         resize_kernel<uint8_t>(image, top, left, height, width, out);
@@ -201,7 +203,6 @@ Image resize_image(const Image& image, int height, int width) {
     QBH_CHECK(!image.empty(), "resize_image: got an empty image");
     QBH_CHECK(height > 0 && width > 0,
               "resize_image: size must be positive, got " << height << "x" << width);
-    if (height == image.height() && width == image.width()) return image;  // weights are 1, 0
     return detail::resize_window(image, 0, 0, image.height(), image.width(), height, width);
 }
 
