@@ -5,15 +5,16 @@
 // belongs to) with the file name in its message.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -64,28 +65,52 @@ class Loader {
     // Stops the workers (the consumer is done early). Safe to call twice.
     void stop();
 
-    // Samples skipped so far (skip_bad mode), over all epochs.
+    // Samples skipped so far (skip_bad mode), over all epochs; counted as next() hands out (or
+    // passes over) their batches, so batches dropped by a restart do not count.
     int64_t skipped_total() const;
     // The dataset order of epoch `epoch`: a seeded permutation, or 0..n-1 without shuffle.
     std::vector<int64_t> epoch_order(int64_t epoch) const;
 
   private:
-    Batch load_batch(int64_t epoch, int64_t batch_index) const;
+    // A loaded batch or the error that stopped it, plus the skip warnings to print when the
+    // consumer takes it (so they come out in batch order whatever the worker count).
+    struct Result {
+        Batch batch;
+        std::exception_ptr error;
+        std::vector<std::string> warnings;
+    };
+    // The work a claimed batch needs, copied under the lock so loading can run without it.
+    struct Claim {
+        int64_t epoch = 0, index = 0;
+        uint64_t generation = 0;
+        std::shared_ptr<const std::vector<int64_t>> order;
+    };
+
+    // Loads one batch; nullopt when the claim went stale (start_epoch or stop) mid-way.
+    std::optional<Result> load_batch(const Claim& claim) const;
+    bool cancelled(uint64_t generation) const;
+    bool can_claim() const;  // with mutex_ held
     void worker_loop();
+    void start_workers();
+    void join_workers() noexcept;
 
     std::shared_ptr<const Dataset> dataset_;
     TransformPtr transform_;
     LoaderOptions options_;
+    int64_t size_ = 0;
 
     mutable std::mutex mutex_;
     std::condition_variable work_ready_, batch_ready_;
     std::vector<std::thread> workers_;
-    bool stopping_ = false;
-    int64_t epoch_ = -1;
-    std::vector<int64_t> order_;
+    // Bumped by start_epoch, stop and an error: workers drop results of older generations.
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<bool> stopping_{false};
+    int64_t epoch_ = -1;  // -1: no epoch started (or stopped)
+    bool epoch_failed_ = false;
+    std::shared_ptr<const std::vector<int64_t>> order_;
     int64_t next_to_claim_ = 0, next_to_return_ = 0, end_batch_ = 0;
-    std::map<int64_t, Batch> done_;
-    std::map<int64_t, std::exception_ptr> failed_;
+    std::map<int64_t, Result> done_;
+    std::exception_ptr fatal_;  // a worker could not even store its result (out of memory)
     int64_t skipped_total_ = 0;
 };
 
