@@ -18,6 +18,8 @@
 namespace qbh::data {
 namespace {
 
+const uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
 uint32_t be16(const uint8_t* p) {
     return (uint32_t(p[0]) << 8) | p[1];
 }
@@ -93,11 +95,26 @@ bool jpeg_tables_ok(const uint8_t* b, size_t size) {
     return true;
 }
 
+// stb_image grows its IDAT buffer to a chunk's declared length before reading the chunk, so a
+// 100-byte PNG declaring a 2 GB chunk makes it allocate 2 GB (found by fuzz_image). Walk the
+// chunks as stb does (length, type, data, CRC; up to IEND) and refuse one longer than the file.
+void check_png_chunks(const uint8_t* b, size_t size, const std::string& name) {
+    size_t pos = 8;  // after the signature
+    while (pos + 8 <= size) {
+        const size_t length = be32(b + pos);
+        const std::string type(reinterpret_cast<const char*>(b + pos + 4), 4);
+        QBH_DATA_CHECK(length <= size - pos - 8,
+                       name << ": truncated or corrupt PNG: chunk " << type << " declares "
+                            << length << " bytes but " << size - pos - 8 << " remain");
+        if (type == "IEND") return;
+        pos += 12 + length;
+    }
+}
+
 // The width and height a header declares, read by hand: stb refuses sides over kMaxImageSide
 // without saying what they were, and the message should.
 bool declared_size(const uint8_t* b, size_t size, int64_t& width, int64_t& height) {
-    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (size >= 24 && std::memcmp(b, png_sig, 8) == 0) {
+    if (size >= 24 && std::memcmp(b, kPngSignature, 8) == 0) {
         width = be32(b + 16);
         height = be32(b + 20);
         return true;
@@ -145,9 +162,10 @@ void check_buffer(const uint8_t* bytes, size_t size, const std::string& name) {
 
 ImageInfo probe_image(const uint8_t* bytes, size_t size, const std::string& name) {
     check_buffer(bytes, size, name);
-    QBH_DATA_CHECK(
-        !(size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) || jpeg_tables_ok(bytes, size),
-        name << ": corrupt JPEG (a Huffman table declares more than 256 symbols)");
+    // Before stbi_info, which reads the JPEG header's Huffman tables.
+    const bool jpeg = size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
+    QBH_DATA_CHECK(!jpeg || jpeg_tables_ok(bytes, size),
+                   name << ": corrupt JPEG (a Huffman table declares more than 256 symbols)");
     int width = 0, height = 0, channels = 0;
     if (!stbi_info_from_memory(bytes, static_cast<int>(size), &width, &height, &channels)) {
         const char* reason = failure_reason();
@@ -158,6 +176,7 @@ ImageInfo probe_image(const uint8_t* bytes, size_t size, const std::string& name
     check_dimensions(width, height, name);
     QBH_DATA_CHECK(channels >= 1 && channels <= 4,
                    name << ": image declares " << channels << " channels");
+    if (size >= 8 && std::memcmp(bytes, kPngSignature, 8) == 0) check_png_chunks(bytes, size, name);
     return {height, width, channels};
 }
 
