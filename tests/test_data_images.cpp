@@ -171,6 +171,10 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     Bytes long_chunk = png;  // IDAT (after IHDR at 8..32) claims 2 GB: refused, not allocated
     long_chunk[33] = 0x7F, long_chunk[34] = 0xFF, long_chunk[35] = 0, long_chunk[36] = 0;
     check_bad(long_chunk, "chunk IDAT declares 2147418112 bytes");
+    Bytes empty_idat = png;  // an empty IDAT first: stb would memcpy into a null buffer
+    const Bytes chunk = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0, 0, 0, 0};
+    empty_idat.insert(empty_idat.begin() + 33, chunk.begin(), chunk.end());
+    check_bad(empty_idat, "an empty IDAT chunk before the image data");
     Bytes jpg = jpg_bytes(8, 8, 3, smooth_rgb());
     check_bad(Bytes(jpg.begin(), jpg.begin() + jpg.size() / 2), "corrupt or truncated");
     check_bad(Bytes(png.begin(), png.begin() + 20), "not a PNG, JPEG, BMP or GIF image");

@@ -98,8 +98,11 @@ bool jpeg_tables_ok(const uint8_t* b, size_t size) {
 // stb_image grows its IDAT buffer to a chunk's declared length before reading the chunk, so a
 // 100-byte PNG declaring a 2 GB chunk makes it allocate 2 GB (found by fuzz_image). Walk the
 // chunks as stb does (length, type, data, CRC; up to IEND) and refuse one longer than the file.
+// An empty IDAT before any image data is refused too: stb copies it into a null buffer
+// (memcpy(nullptr, p, 0), undefined behaviour that UBSan reports); no common encoder writes one.
 void check_png_chunks(const uint8_t* b, size_t size, const std::string& name) {
     size_t pos = 8;  // after the signature
+    bool image_data = false;
     while (pos + 8 <= size) {
         const size_t length = be32(b + pos);
         const std::string type(reinterpret_cast<const char*>(b + pos + 4), 4);
@@ -107,6 +110,11 @@ void check_png_chunks(const uint8_t* b, size_t size, const std::string& name) {
                        name << ": truncated or corrupt PNG: chunk " << type << " declares "
                             << length << " bytes but " << size - pos - 8 << " remain");
         if (type == "IEND") return;
+        if (type == "IDAT") {
+            QBH_DATA_CHECK(length > 0 || image_data,
+                           name << ": unsupported PNG: an empty IDAT chunk before the image data");
+            image_data = true;
+        }
         pos += 12 + length;
     }
 }
