@@ -199,6 +199,8 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     Bytes cut(dht.begin(), at + 9);  // counts cut by the end of the file (stb reads zeros on)
     std::fill(cut.end() - 4, cut.end(), 0x9E);
     check_bad(cut, "more than 256 symbols");
+    dht.insert(dht.begin(), 3, 0xFF);  // stb skips fill bytes before the SOI marker too
+    check_bad(dht, "more than 256 symbols");
     check_bad({}, "empty file");
     CHECK_THROWS_AS(decode_image(nullptr, 10, 0, "bad.png"), DataError);
     Bytes one(1);  // the size is refused before a byte is read

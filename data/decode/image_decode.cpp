@@ -74,7 +74,7 @@ bool dht_ok(const uint8_t* b, size_t size, size_t pos, long remaining) {
 // Walk every marker segment the way stb does, entropy-coded data included (DHT segments may sit
 // between the scans of a progressive JPEG), and refuse such tables before stb sees them.
 bool jpeg_tables_ok(const uint8_t* b, size_t size) {
-    size_t pos = 2;  // after SOI
+    size_t pos = 0;  // stb takes FF FF .. FF D8 as the SOI too: start at 0, fill bytes skipped
     while (pos + 4 <= size) {
         const void* ff = std::memchr(b + pos, 0xFF, size - pos);  // skips entropy-coded data
         if (ff == nullptr) return true;
@@ -170,9 +170,8 @@ void check_buffer(const uint8_t* bytes, size_t size, const std::string& name) {
 
 ImageInfo probe_image(const uint8_t* bytes, size_t size, const std::string& name) {
     check_buffer(bytes, size, name);
-    // Before stbi_info, which reads the JPEG header's Huffman tables.
-    const bool jpeg = size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
-    QBH_DATA_CHECK(!jpeg || jpeg_tables_ok(bytes, size),
+    // Before stbi_info, which reads the JPEG header's Huffman tables (a JPEG starts with 0xFF).
+    QBH_DATA_CHECK(bytes[0] != 0xFF || jpeg_tables_ok(bytes, size),
                    name << ": corrupt JPEG (a Huffman table declares more than 256 symbols)");
     int width = 0, height = 0, channels = 0;
     if (!stbi_info_from_memory(bytes, static_cast<int>(size), &width, &height, &channels)) {
