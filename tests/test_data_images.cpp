@@ -177,7 +177,7 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     check_bad(empty_idat, "an empty IDAT chunk before the image data");
     Bytes jpg = jpg_bytes(8, 8, 3, smooth_rgb());
     check_bad(Bytes(jpg.begin(), jpg.begin() + jpg.size() / 2), "corrupt or truncated");
-    check_bad(Bytes(png.begin(), png.begin() + 20), "not a PNG, JPEG, BMP or GIF image");
+    check_bad(Bytes(png.begin(), png.begin() + 20), "chunk IHDR declares 13 bytes but 4 remain");
 
     Bytes huge = png;  // IHDR width and height at bytes 16 and 20, big-endian; stb skips CRCs
     for (int at : {16, 20}) huge[at + 1] = 0x01, huge[at + 2] = 0x86, huge[at + 3] = 0xA0;
@@ -201,6 +201,13 @@ TEST_CASE("decode_image: bad bytes throw DataError naming the file", "[data][ima
     check_bad(cut, "more than 256 symbols");
     dht.insert(dht.begin(), 3, 0xFF);  // stb skips fill bytes before the SOI marker too
     check_bad(dht, "more than 256 symbols");
+    // A scan whose first component uses DC table 2, never defined (stb would read garbage).
+    Bytes sos = jpg;
+    const Bytes sos_marker = {0xFF, 0xDA};
+    auto scan = std::search(sos.begin(), sos.end(), sos_marker.begin(), sos_marker.end());
+    REQUIRE(scan != sos.end());
+    scan[6] = 0x20;  // FF DA, length (2), Ns, then component id and DC << 4 | AC
+    check_bad(sos, "corrupt JPEG (a scan uses a DC Huffman table that was never defined)");
     check_bad({}, "empty file");
     CHECK_THROWS_AS(decode_image(nullptr, 10, 0, "bad.png"), DataError);
     Bytes one(1);  // the size is refused before a byte is read

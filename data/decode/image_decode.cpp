@@ -1,6 +1,6 @@
 // Image decoding with stb_image (compiled in stb_impl.cpp): probe the header, refuse absurd sizes
-// before anything is allocated, decode to the requested channels, and turn every stb failure
-// into a DataError that names the file. Thread-safe: stb keeps its failure reason per thread.
+// and the inputs Debian's stb mishandles before it allocates, decode to the requested channels,
+// and turn every failure into a DataError naming the file. Thread-safe (stb's error is per thread).
 #include "data/decode/image_decode.h"
 
 #include <stb_image.h>
@@ -14,6 +14,7 @@
 
 #include "data/decode/data_error.h"
 #include "data/decode/file_bytes.h"
+#include "data/decode/stb_guards.h"
 
 namespace qbh::data {
 namespace {
@@ -52,71 +53,6 @@ bool jpeg_declared_size(const uint8_t* b, size_t size, int64_t& width, int64_t& 
         pos += 2 + be16(b + pos + 2);
     }
     return false;
-}
-
-// True when every Huffman table of the DHT segment whose tables start at `pos` holds at most 256
-// symbols. Mirrors stb: it reads tables (1 + 16 count bytes + the symbols) while the declared
-// length lasts, even past the segment's end, and reads zeros past the end of the file.
-bool dht_ok(const uint8_t* b, size_t size, size_t pos, long remaining) {
-    auto byte = [&](size_t i) -> size_t { return i < size ? b[i] : 0; };
-    while (remaining > 0) {
-        size_t symbols = 0;
-        for (size_t i = 1; i <= 16; ++i) symbols += byte(pos + i);
-        if (symbols > 256) return false;
-        pos += 17 + symbols;
-        remaining -= static_cast<long>(17 + symbols);
-    }
-    return true;
-}
-
-// The stb_image in Debian 12 (2022-09 snapshot) trusts a DHT segment's symbol counts: more than
-// 256 symbols in one table write past its arrays (nothings/stb#1289, found here by fuzz_image).
-// Walk every marker segment the way stb does, entropy-coded data included (DHT segments may sit
-// between the scans of a progressive JPEG), and refuse such tables before stb sees them.
-bool jpeg_tables_ok(const uint8_t* b, size_t size) {
-    size_t pos = 0;  // stb takes FF FF .. FF D8 as the SOI too: start at 0, fill bytes skipped
-    while (pos + 4 <= size) {
-        const void* ff = std::memchr(b + pos, 0xFF, size - pos);  // skips entropy-coded data
-        if (ff == nullptr) return true;
-        pos = static_cast<size_t>(static_cast<const uint8_t*>(ff) - b);
-        if (pos + 4 > size) return true;
-        const uint8_t marker = b[pos + 1];
-        if (marker == 0xFF) {  // fill byte
-            ++pos;
-        } else if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-            pos += 2;  // a stuffed 0xFF byte, TEM, RSTn or SOI: no length follows
-        } else {
-            const size_t length = be16(b + pos + 2);
-            if (marker == 0xC4 && !dht_ok(b, size, pos + 4, static_cast<long>(length) - 2))
-                return false;
-            pos += 2 + std::max<size_t>(length, 2);
-        }
-    }
-    return true;
-}
-
-// stb_image grows its IDAT buffer to a chunk's declared length before reading the chunk, so a
-// 100-byte PNG declaring a 2 GB chunk makes it allocate 2 GB (found by fuzz_image). Walk the
-// chunks as stb does (length, type, data, CRC; up to IEND) and refuse one longer than the file.
-// An empty IDAT before any image data is refused too: stb copies it into a null buffer
-// (memcpy(nullptr, p, 0), undefined behaviour that UBSan reports); no common encoder writes one.
-void check_png_chunks(const uint8_t* b, size_t size, const std::string& name) {
-    size_t pos = 8;  // after the signature
-    bool image_data = false;
-    while (pos + 8 <= size) {
-        const size_t length = be32(b + pos);
-        const std::string type(reinterpret_cast<const char*>(b + pos + 4), 4);
-        QBH_DATA_CHECK(length <= size - pos - 8,
-                       name << ": truncated or corrupt PNG: chunk " << type << " declares "
-                            << length << " bytes but " << size - pos - 8 << " remain");
-        if (type == "IEND") return;
-        if (type == "IDAT") {
-            QBH_DATA_CHECK(length > 0 || image_data,
-                           name << ": unsupported PNG: an empty IDAT chunk before the image data");
-            image_data = true;
-        }
-        pos += 12 + length;
-    }
 }
 
 // The width and height a header declares, read by hand: stb refuses sides over kMaxImageSide
@@ -170,9 +106,7 @@ void check_buffer(const uint8_t* bytes, size_t size, const std::string& name) {
 
 ImageInfo probe_image(const uint8_t* bytes, size_t size, const std::string& name) {
     check_buffer(bytes, size, name);
-    // Before stbi_info, which reads the JPEG header's Huffman tables (a JPEG starts with 0xFF).
-    QBH_DATA_CHECK(bytes[0] != 0xFF || jpeg_tables_ok(bytes, size),
-                   name << ": corrupt JPEG (a Huffman table declares more than 256 symbols)");
+    check_stb_hazards(bytes, size, name);  // before stbi_info, which reads JPEG tables
     int width = 0, height = 0, channels = 0;
     if (!stbi_info_from_memory(bytes, static_cast<int>(size), &width, &height, &channels)) {
         const char* reason = failure_reason();
@@ -183,7 +117,6 @@ ImageInfo probe_image(const uint8_t* bytes, size_t size, const std::string& name
     check_dimensions(width, height, name);
     QBH_DATA_CHECK(channels >= 1 && channels <= 4,
                    name << ": image declares " << channels << " channels");
-    if (size >= 8 && std::memcmp(bytes, kPngSignature, 8) == 0) check_png_chunks(bytes, size, name);
     return {height, width, channels};
 }
 
