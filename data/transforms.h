@@ -64,4 +64,13 @@ Image crop_image(const Image& image, int top, int left, int height, int width);
 Image flip_image(const Image& image);
 Image resize_image(const Image& image, int height, int width);
 
+// The window RandomResizedCrop takes from an image_height x image_width image (torchvision's
+// RandomResizedCrop.get_params, drawing from `rng`); exposed for tests and statistics.
+struct CropBox {
+    int top = 0, left = 0, height = 0, width = 0;
+};
+CropBox random_resized_crop_box(int image_height, int image_width, double scale_min,
+                                double scale_max, double ratio_min, double ratio_max,
+                                SampleRng& rng);
+
 }  // namespace qbh::data
