@@ -1,10 +1,10 @@
-"""The PyTorch twin of qbh_bench_data: the same two pipelines with torchvision + DataLoader.
+"""The PyTorch twin of qbh_bench_data: the same three pipelines with torchvision + DataLoader.
 
     python3 tools/bench_data/bench_data_torch.py [--workers 1,2] [--cases fmnist,jpeg]
 
 fmnist reads the same IDX files into memory and hands PIL images to the transforms, exactly as
-torchvision.datasets.FashionMNIST does; jpeg uses torchvision.datasets.ImageFolder on the folder
-qbh_bench_data made. Prints one line per run in the C++ program's format.
+torchvision.datasets.FashionMNIST does; jpeg and jpeg224 use torchvision.datasets.ImageFolder on the
+folders qbh_bench_data made. Prints one line per run in the C++ program's format.
 """
 import argparse
 import gzip
@@ -63,10 +63,10 @@ def run(dataset, workers, batch_size, max_batches):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--workers", default="1,2")
-    p.add_argument("--cases", default="fmnist,jpeg")
+    p.add_argument("--cases", default="fmnist,jpeg,jpeg224")
     p.add_argument("--jpeg-root", default="/tmp/qbheat-bench-jpeg")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--max-batches", type=int, default=60)
+    p.add_argument("--max-batches", type=int, default=0, help="0 = one epoch")
     a = p.parse_args()
     torch.set_num_threads(1)
     for case in a.cases.split(","):
@@ -76,10 +76,13 @@ def main():
                                      transforms.Normalize([0.5], [0.25])])
             dataset = FashionMNIST(tf)
         else:
-            tf = transforms.Compose([transforms.RandomResizedCrop(64, scale=(0.2, 1.0)),
+            large = case == "jpeg224"
+            tf = transforms.Compose([transforms.RandomResizedCrop(224 if large else 64,
+                                                                  scale=(0.2, 1.0)),
                                      transforms.RandomHorizontalFlip(), transforms.ToTensor(),
                                      transforms.Normalize([0.5] * 3, [0.25] * 3)])
-            dataset = datasets.ImageFolder(a.jpeg_root, transform=tf)
+            root = a.jpeg_root + ("224" if large else "")
+            dataset = datasets.ImageFolder(root, transform=tf)
         for w in [int(x) for x in a.workers.split(",")]:
             ips, images, seconds = run(dataset, w, a.batch_size, a.max_batches)
             print(f"torch  {case:7s} workers={w} images/s={ips:.0f} images={images} "

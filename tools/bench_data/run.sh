@@ -2,16 +2,17 @@
 # Data-pipeline benchmark: qbheat (qbh_bench_data) against torchvision + DataLoader on this
 # machine, alternating the two programs over ROUNDS rounds (default 3) so both see the same
 # machine state; prints every run and then the median images/s per case and worker count.
-# Needs a Release build in build/ and python3 with torch, torchvision and Pillow.
+# Needs a Release build in build/ (or BUILD=dir) and python3 with torch, torchvision and Pillow.
 #   tools/bench_data/run.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
-cmake --build build --target qbh_bench_data >/dev/null
+build=${BUILD:-build}
+cmake --build "$build" --target qbh_bench_data >/dev/null
 log=$(mktemp /tmp/qbheat-bench-data.XXXXXX)
-./build/qbh_bench_data --max-batches 1 --workers 1 >/dev/null  # makes the JPEG folder once
+"./$build/qbh_bench_data" --max-batches 1 --workers 1 >/dev/null  # makes the JPEG folder once
 for r in $(seq "$rounds"); do
-  OMP_NUM_THREADS=1 ./build/qbh_bench_data | tee -a "$log"
+  OMP_NUM_THREADS=1 "./$build/qbh_bench_data" | tee -a "$log"
   python3 tools/bench_data/bench_data_torch.py | tee -a "$log"
 done
 python3 - "$log" <<'PY'
