@@ -5,6 +5,7 @@
 #include <set>
 
 #include "models/heads.h"
+#include "models/pos_embed.h"
 #include "tests/test_util.h"
 
 using namespace qbh;
@@ -399,4 +400,22 @@ TEST_CASE("models heads: Decoder errors", "[models][heads][errors]") {
     CHECK_THROWS_WITH(Decoder(4, 2, 2, 1, bad, gen), Catch::Contains("decoder.depth"));
     CHECK_THROWS_WITH(Decoder(4, 0, 2, 1, c, gen), Catch::Contains("grid 0"));
     CHECK_THROWS_WITH(Decoder(4, 2, 2, 0, c, gen), Catch::Contains("positive"));
+}
+
+TEST_CASE("models heads: Decoder forward is MAE's decoder path", "[models][heads]") {
+    // embed -> + sin-cos table of the full grid -> blocks -> norm -> pred, composed by hand.
+    Generator gen(39);
+    DecoderConfig c;
+    c.width = 8;
+    c.depth = 2;
+    c.heads = 2;
+    Decoder dec(4, 2, 2, 3, c, gen);
+    dec.to(DType::f64);
+    randomise(dec, 40);
+    Tensor grid = test::randn({2, 2, 2, 4}, 41);
+    Tensor x =
+        dec.embed->forward(grid.reshape({2, 4, 4})) + sincos_pos_embed_2d(2, 2, 8).to(DType::f64);
+    for (auto& block : dec.blocks) x = block->forward(x);
+    QBH_CHECK_CLOSE(dec.forward(grid), dec.pred->forward(dec.norm->forward(x)), 1e-12, 1e-12);
+    QBH_CHECK_CLOSE(dec.forward(test::noncontiguous(grid)), dec.forward(grid), 1e-12, 1e-12);
 }
