@@ -22,9 +22,10 @@ class Encoder : public nn::Module {
 };
 
 // patch_embed.proj: Conv2d(C, d, kernel = stride = p), xavier-uniform on the weight viewed as
-// [d, C*p*p], zero bias (MAE); + the fixed sin-cos position embedding of the input's window of
-// the full image's grid; `depth` pre-norm TransformerBlocks (LayerNorm eps 1e-6, qkv bias);
-// final LayerNorm `norm` (eps 1e-6).
+// [d, C*p*p], bias left at torch's Conv2d default (MAE's _init_weights only touches Linear and
+// LayerNorm); + the fixed sin-cos position embedding of the input's window of the full image's
+// grid; `depth` pre-norm TransformerBlocks (LayerNorm eps 1e-6, qkv bias) whose Linear layers
+// are re-initialised as MAE (xavier-uniform weight, zero bias); final LayerNorm `norm` (eps 1e-6).
 class VitEncoder : public Encoder {
   public:
     VitEncoder(const EncoderConfig& config, Generator& gen);
@@ -48,14 +49,19 @@ class VitEncoder : public Encoder {
 
   private:
     EncoderConfig config_;
-    Tensor pos_embed_;  // [grid, grid, d] constant, not in the state dict
+    Tensor pos_embed_;  // [grid, grid, d] constant, not in the state dict; follows the input's
+                        // dtype and device (rebuilt on the first forward that differs)
 };
 
 // A small ResNet (QBHEAT.md section 3, `cnn`): a 3x3 stem conv + BatchNorm + ReLU, then
 // log2(p) stages that each halve the resolution (stride-2 3x3 conv) and double the width,
 // ending at width d, each with basic residual blocks (two 3x3 conv + BatchNorm, ReLU, 1x1
-// strided projection on the shortcut when the shape changes); `depth` blocks in total. Output
-// NHWC. p must be a power of two.
+// strided projection on the shortcut when the shape changes); `depth` blocks in total, split
+// evenly over the stages (the later stages take the remainder). p = 1 has one stride-1 stage.
+// Names as torchvision's ResNet: conv1, bn1, layer1.0.conv1, ..., layer1.0.downsample.0/.1.
+// Convs have no bias; kaiming-normal (fan_out, relu) weights, BatchNorm weight 1, bias 0.
+// BatchNorm uses batch statistics in train mode (the default); eval() switches to running ones.
+// Output NHWC. p must be a power of two and divide d.
 class CnnEncoder : public Encoder {
   public:
     CnnEncoder(const EncoderConfig& config, Generator& gen);
@@ -64,11 +70,15 @@ class CnnEncoder : public Encoder {
     int64_t width() const override { return config_.width; }
     int64_t patch_size() const override { return config_.patch_size; }
 
+    std::shared_ptr<nn::Conv2d> conv1;
+    std::shared_ptr<nn::BatchNorm2d> bn1;
+    std::vector<std::shared_ptr<nn::Sequential>> layers;  // "layer1", "layer2", ...
+
   private:
     EncoderConfig config_;
 };
 
-// Builds the encoder the config names.
+// Builds the encoder the config names, after validate(config).
 std::shared_ptr<Encoder> make_encoder(const EncoderConfig& config, Generator& gen);
 
 }  // namespace qbh::models

@@ -11,7 +11,8 @@ namespace qbh::models {
 
 // [grid_h * grid_w, dim] f32, row-major over the grid (MAE's get_2d_sincos_pos_embed without a
 // cls token; MAE passes the grid as (w, h) meshgrid: the FIRST half of the channels encodes the
-// column index x, the second half the row index y). dim must be divisible by 4.
-Tensor sincos_pos_embed_2d(int64_t grid_h, int64_t grid_w, int64_t dim);
+// column index x, the second half the row index y). dim must be divisible by 4. Computed in
+// double, stored as `dtype` (f64 for gradient checks).
+Tensor sincos_pos_embed_2d(int64_t grid_h, int64_t grid_w, int64_t dim, DType dtype = DType::f32);
 
 }  // namespace qbh::models
