@@ -51,20 +51,7 @@ Image u8_image(int h, int w, int c, const std::vector<uint8_t>& values) {
     return image;
 }
 
-// A fresh temporary folder, removed with everything in it at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("qbh_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using qbh::test::TempDir;
 
 }  // namespace
 

@@ -24,22 +24,7 @@ using Catch::Contains;
 
 namespace {
 
-// A fresh folder under the system temp folder, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("qbh_test_idx_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using qbh::test::TempDir;
 
 void write_file(const std::string& path, const Bytes& bytes) {
     fs::create_directories(fs::path(path).parent_path());

@@ -17,22 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-// A unique folder under the system temp directory, removed with everything in it.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        static int counter = 0;
-        path = std::filesystem::temp_directory_path() /
-               ("qbh_test_config_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string& name, const std::string& text) const {
-        std::string p = (path / name).string();
-        std::ofstream(p) << text;
-        return p;
-    }
-};
+using qbh::test::TempDir;
 
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
@@ -239,19 +224,19 @@ TEST_CASE("config: file loading errors and precedence preset < file < --set", "[
     CHECK_THROWS_WITH(load_config_file(missing, RunConfig{}),
                       Contains("config file '" + missing + "': cannot open"));
     const std::string bad =
-        dir.file("bad.json", "{\n  \"seed\": 1,\n  \"model\": {\"width\": x}\n}\n");
+        dir.write("bad.json", "{\n  \"seed\": 1,\n  \"model\": {\"width\": x}\n}\n");
     CHECK_THROWS_WITH(load_config_file(bad, RunConfig{}),
                       Contains("config file '" + bad + "': invalid JSON at line 3, column 22") &&
                           Contains("invalid literal"));
-    const std::string array = dir.file("array.json", "[1, 2]");
+    const std::string array = dir.write("array.json", "[1, 2]");
     CHECK_THROWS_WITH(load_config_file(array, RunConfig{}),
                       Contains("expected a JSON object at the top level, got array"));
-    const std::string typo = dir.file("typo.json", R"({"optim": {"base_lrr": 1}})");
+    const std::string typo = dir.write("typo.json", R"({"optim": {"base_lrr": 1}})");
     CHECK_THROWS_WITH(load_config_file(typo, RunConfig{}),
                       Contains(typo + ": unknown key 'optim.base_lrr' (did you mean "
                                       "optim.base_lr?)"));
 
-    const std::string good = dir.file("good.json", R"({
+    const std::string good = dir.write("good.json", R"({
   // comments are allowed
   "seed": 7,
   "model": {"width": 64, "heads": 2},

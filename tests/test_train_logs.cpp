@@ -24,22 +24,7 @@ using Catch::Contains;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("qbh_test_logs_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string str() const { return path.string(); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using qbh::test::TempDir;
 
 std::string bytes(std::initializer_list<int> values) {
     std::string s;

@@ -1,7 +1,13 @@
 // Test helpers (see test_util.h).
 #include "tests/test_util.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace qbh::test {
@@ -119,6 +125,39 @@ Closeness gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
 
 std::string golden_path(const std::string& name) {
     return std::string(QBH_GOLDEN_DIR) + "/" + name;
+}
+
+TempDir::TempDir() {
+    static std::atomic<int> counter{0};
+    namespace fs = std::filesystem;
+    fs::path p = fs::temp_directory_path() /
+                 ("qbh_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    path = p;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+}
+
+std::string TempDir::file(const std::string& name) const {
+    return (path / name).string();
+}
+
+std::string TempDir::write(const std::string& name, const std::string& text) const {
+    std::string p = file(name);
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+}
+
+std::vector<std::string> TempDir::listing() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+        names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 }  // namespace qbh::test

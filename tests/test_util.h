@@ -3,6 +3,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -69,5 +70,22 @@ Closeness gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
 
 // Path of a golden file written by tools/make_golden.py.
 std::string golden_path(const std::string& name);
+
+// A fresh empty folder under the system temp folder for one test case (unique per process and
+// call), removed with everything in it at scope exit.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string str() const { return path.string(); }
+    std::string file(const std::string& name) const;  // path / name
+    std::string operator/(const std::string& name) const { return file(name); }
+    // Writes `text` to path / name and returns that path.
+    std::string write(const std::string& name, const std::string& text) const;
+    // Sorted names of the entries (to see that no temporary file was left behind).
+    std::vector<std::string> listing() const;
+};
 
 }  // namespace qbh::test
